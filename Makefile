@@ -1,0 +1,61 @@
+# Two commands: `make run` and `make test`. Everything else is set up on demand:
+# a pinned uv in .tools/, the locked environment in .venv/, databases embedded.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+USERS := services/users
+PYTEST := cd $(USERS) && $(BIN)/pytest
+PYTEST_WORKERS ?= auto
+
+.PHONY: help setup run test lint format test-unit test-integration test-contract test-e2e clean
+
+help:
+	@echo "make run    start the users service (embedded PostgreSQL, migrations applied)"
+	@echo "make test   lint, type-check and run every test tier with the coverage gate"
+	@echo "make test-unit | test-integration | test-contract | test-e2e   one tier"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+setup: $(VENV)/.synced
+
+run: setup
+	$(BIN)/python -m devtools.run_users
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd $(USERS) && $(BIN)/mypy --config-file $(CURDIR)/pyproject.toml
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(PYTEST) -n $(PYTEST_WORKERS) --cov=app --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+test-unit: setup
+	$(PYTEST) -m unit
+
+test-integration: setup
+	$(PYTEST) -n $(PYTEST_WORKERS) -m "integration or migrations"
+
+test-contract: setup
+	$(PYTEST) -m contract
+
+test-e2e: setup
+	$(PYTEST) -m e2e
+
+clean:
+	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage*

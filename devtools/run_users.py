@@ -1,0 +1,52 @@
+"""``make run``: the users service on http://127.0.0.1:8000 with its database ready.
+
+Without ``DATABASE_URL`` an embedded PostgreSQL is started, its data kept in ``.data/users/``
+between runs. Migrations are applied, then uvicorn serves the app until Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from devtools import embedded_pg
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SERVICE_DIR = REPO_ROOT / "services" / "users"
+DATA_DIR = REPO_ROOT / ".data" / "users"
+DATABASE_NAME = "users"
+
+
+def _database_url() -> str:
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        return configured
+    server = embedded_pg.start(DATA_DIR / "pgdata", cleanup="stop", durable=True)
+    asyncio.run(embedded_pg.create_database(server.database_url(), DATABASE_NAME, exist_ok=True))
+    return server.database_url(DATABASE_NAME)
+
+
+def main() -> None:
+    os.environ["DATABASE_URL"] = _database_url()
+    alembic = [sys.executable, "-m", "alembic", "upgrade", "head"]
+    subprocess.run(alembic, cwd=SERVICE_DIR, check=True)  # noqa: S603 - fixed command
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "8000"))
+    print(f"\nUsers service: http://{host}:{port}  API docs: http://{host}:{port}/docs\n", flush=True)  # noqa: T201
+    uvicorn.run(
+        "app.main:app",
+        app_dir=str(SERVICE_DIR),
+        host=host,
+        port=port,
+        proxy_headers=False,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Users service: registration, authentication, profiles, posts and notifications."""

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from app.api.deps import AuthServiceDep, ClientAddress, CurrentClaims
+from app.api.errors import error_responses
+from app.schemas.auth import LoginRequest, LogoutRequest, MessageResponse, RefreshRequest, TokenResponse
+from app.services.auth_service import TokenPair
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _token_response(pair: TokenPair, response: Response) -> TokenResponse:
+    response.headers["Cache-Control"] = "no-store"
+    return TokenResponse(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+
+
+@router.post("/login", responses=error_responses(401, 422, 429))
+async def login(
+    credentials: LoginRequest, client: ClientAddress, auth: AuthServiceDep, response: Response
+) -> TokenResponse:
+    pair = await auth.login(credentials.email, credentials.password, client)
+    return _token_response(pair, response)
+
+
+@router.post("/refresh", responses=error_responses(401, 422))
+async def refresh(body: RefreshRequest, auth: AuthServiceDep, response: Response) -> TokenResponse:
+    pair = await auth.refresh(body.refresh_token)
+    return _token_response(pair, response)
+
+
+@router.post("/logout", responses=error_responses(401, 422))
+async def logout(claims: CurrentClaims, auth: AuthServiceDep, body: LogoutRequest | None = None) -> MessageResponse:
+    await auth.logout(claims, body.refresh_token if body is not None else None)
+    return MessageResponse(detail="Logged out")

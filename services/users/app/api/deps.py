@@ -1,0 +1,89 @@
+"""Dependency aliases used by every router (``SessionDep``, ``CurrentUser``, services)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings, get_settings
+from app.database import get_db
+from app.exceptions import AuthenticationError
+from app.models.user import User
+from app.repositories.post_repository import PostRepository
+from app.repositories.token_repository import TokenRepository
+from app.repositories.user_repository import UserRepository
+from app.services.auth_service import AuthService
+from app.services.post_service import PostService
+from app.services.user_service import UserService
+from app.utils.jwt import AccessTokenClaims
+
+#: ``scope="function"``: the session commits after the handler returns and *before* the response
+#: is sent, so an acknowledged write is durable.
+SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_user_service(session: SessionDep) -> UserService:
+    return UserService(UserRepository(session))
+
+
+def get_auth_service(request: Request, session: SessionDep, settings: SettingsDep) -> AuthService:
+    return AuthService(UserRepository(session), TokenRepository(session), request.app.state.login_throttle, settings)
+
+
+def get_post_service(session: SessionDep) -> PostService:
+    return PostService(PostRepository(session), UserRepository(session))
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+PostServiceDep = Annotated[PostService, Depends(get_post_service)]
+
+
+async def _authenticate(credentials: BearerDep, auth: AuthServiceDep) -> tuple[User, AccessTokenClaims] | None:
+    """None without credentials; the user and claims for a valid token; 401 for a bad one."""
+    if credentials is None:
+        return None
+    if credentials.scheme.lower() != "bearer":
+        raise AuthenticationError
+    return await auth.user_for_access_token(credentials.credentials)
+
+
+_Authenticated = Annotated[tuple[User, AccessTokenClaims] | None, Depends(_authenticate)]
+
+
+def _require(authenticated: _Authenticated) -> tuple[User, AccessTokenClaims]:
+    if authenticated is None:
+        raise AuthenticationError
+    return authenticated
+
+
+_Required = Annotated[tuple[User, AccessTokenClaims], Depends(_require)]
+
+
+def _current_user(authenticated: _Required) -> User:
+    return authenticated[0]
+
+
+def _current_claims(authenticated: _Required) -> AccessTokenClaims:
+    return authenticated[1]
+
+
+def _optional_user(authenticated: _Authenticated) -> User | None:
+    return authenticated[0] if authenticated is not None else None
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+CurrentUser = Annotated[User, Depends(_current_user)]
+CurrentClaims = Annotated[AccessTokenClaims, Depends(_current_claims)]
+OptionalUser = Annotated[User | None, Depends(_optional_user)]
+ClientAddress = Annotated[str, Depends(_client_address)]

@@ -1,0 +1,155 @@
+"""The single place where exceptions become HTTP responses.
+
+Every error body is an ``ErrorResponse`` with a stable ``code``; routes list theirs in OpenAPI
+through :func:`error_responses`.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.exceptions import (
+    AuthenticationError,
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
+    TooManyAttemptsError,
+)
+from app.schemas.error import ErrorResponse
+
+logger = logging.getLogger(__name__)
+
+_STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
+    (TooManyAttemptsError, 429),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (ServiceUnavailableError, 503),
+)
+_CODE_BY_HTTP_STATUS = {
+    400: "bad_request",
+    401: "not_authenticated",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+_DESCRIPTIONS = {
+    401: "Missing, invalid, expired or revoked credentials",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflicts with existing data",
+    413: "Request body larger than allowed",
+    422: "Invalid input",
+    429: "Too many attempts; see Retry-After",
+    500: "Unexpected error (generic body with a request id)",
+    503: "A dependency is unavailable",
+}
+
+
+def status_for(error: DomainError) -> int:
+    for error_type, status in _STATUS_BY_ERROR:
+        if isinstance(error, error_type):
+            return status
+    return 400
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for a route: each status documented with the error body."""
+    return {
+        status: {"model": ErrorResponse, "description": _DESCRIPTIONS.get(status, "Error")}
+        for status in (*statuses, 413, 500)
+    }
+
+
+def request_id_of(request: Request) -> str | None:
+    request_id = request.scope.get("state", {}).get("request_id")
+    return str(request_id) if request_id is not None else None
+
+
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    request_id = request_id_of(request)
+    body = ErrorResponse(detail=detail, code=code, request_id=request_id, errors=errors)
+    all_headers = {"Cache-Control": "no-store", **(headers or {})}
+    if request_id:
+        all_headers["X-Request-ID"] = request_id
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=all_headers)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)  # noqa: S101 - registered for DomainError only
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    if status == HTTPStatus.UNAUTHORIZED:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyAttemptsError):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    return error_response(request, status, exc.code, exc.message, headers=headers)
+
+
+def _public_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Never echo the rejected input back: it may be a password.
+    return [
+        {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+        for error in exc.errors()
+    ]
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    errors = _public_validation_errors(exc)
+    return error_response(request, 422, "validation_error", "Request validation failed", errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    code = _CODE_BY_HTTP_STATUS.get(exc.status_code, "http_error")
+    return error_response(request, exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.info("constraint violation: %s", exc)
+    return error_response(request, 409, "conflict", "The request conflicts with existing data")
+
+
+async def _dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("dependency unavailable: %r", exc)
+    return error_response(
+        request, 503, "service_unavailable", "A dependency of the service is unavailable", headers={"Retry-After": "5"}
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("unhandled error, request_id=%s", request_id_of(request), exc_info=exc)
+    return error_response(request, 500, "internal_error", "Internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    for unavailable in (OperationalError, InterfaceError, PoolTimeoutError, RedisError, ConnectionError):
+        app.add_exception_handler(unavailable, _dependency_unavailable)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from app.api.deps import CurrentUser, OptionalUser, PostServiceDep, UserServiceDep
+from app.api.errors import error_responses
+from app.schemas.common import MAX_INT_ID
+from app.schemas.post import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PostPage
+from app.schemas.user import UserCreate, UserPrivateResponse, UserResponse, UserUpdate
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+UserId = Annotated[int, Path(ge=1, le=MAX_INT_ID)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT_ID)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(409, 422))
+async def register_user(user_data: UserCreate, users: UserServiceDep) -> UserResponse:
+    user = await users.create_user(user_data)
+    return UserResponse.model_validate(user)
+
+
+@router.get("/me", responses=error_responses(401))
+async def read_me(current_user: CurrentUser) -> UserPrivateResponse:
+    return UserPrivateResponse.model_validate(current_user)
+
+
+@router.get("/{user_id}", responses=error_responses(404, 422))
+async def read_user(user_id: UserId, users: UserServiceDep) -> UserResponse:
+    return UserResponse.model_validate(await users.get_public_profile(user_id))
+
+
+@router.patch("/{user_id}", responses=error_responses(401, 403, 409, 422))
+async def update_user(
+    user_id: UserId, user_data: UserUpdate, current_user: CurrentUser, users: UserServiceDep
+) -> UserPrivateResponse:
+    user = await users.update_own_profile(current_user, user_id, user_data)
+    return UserPrivateResponse.model_validate(user)
+
+
+@router.get("/{user_id}/posts", responses=error_responses(401, 404, 422))
+async def list_user_posts(
+    user_id: UserId,
+    viewer: OptionalUser,
+    posts: PostServiceDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    offset: Offset = 0,
+) -> PostPage:
+    items = await posts.list_user_posts(user_id, viewer, limit=limit, offset=offset)
+    return PostPage.build(items, limit=limit, offset=offset)

@@ -1,0 +1,75 @@
+"""Typed settings, read from the environment and validated once at start-up."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Keys that must never protect a production deployment. The first is the development default.
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"  # noqa: S105 - public dev default, refused in production
+_KNOWN_WEAK_KEYS = frozenset({DEVELOPMENT_SECRET_KEY, "secret", "changeme", "change-me", "your-secret-key"})
+MIN_SECRET_KEY_LENGTH = 32
+
+Environment = Literal["development", "test", "production"]
+
+
+class Settings(BaseSettings):
+    """Every tunable of the service. Environment variables use the upper-case field name."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", validate_assignment=True)
+
+    environment: Environment = "development"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/users"
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    redis_url: str | None = None
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    jwt_issuer: str = "users-service"
+    jwt_audience: str = "users-service"
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=30, le=24 * 3600)
+    refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
+
+    argon2_memory_cost_kib: int = Field(default=19 * 1024, ge=8)
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_client: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_sender: str = "no-reply@users.example.com"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    docs_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _require_strong_secret_outside_development(self) -> Settings:
+        if self.environment in ("development", "test"):
+            return self
+        key = self.secret_key.get_secret_value()
+        if key in _KNOWN_WEAK_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+            msg = (
+                f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
+                f"characters when ENVIRONMENT={self.environment}"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, validated on first use (the app factory calls it at start-up)."""
+    return Settings()

@@ -1,0 +1,94 @@
+"""Domain exceptions. They know nothing of HTTP: ``app.api.errors`` maps them to responses.
+
+Every exception carries a stable machine-readable ``code`` that clients can rely on.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the service reports to its callers on purpose."""
+
+    code = "domain_error"
+    default_message = "The request could not be processed"
+    #: When True the request's transaction is committed even though the request fails
+    #: (e.g. refresh token reuse must revoke the family *and* refuse the request).
+    persist_changes = False
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class NotFoundError(DomainError, LookupError):
+    code = "not_found"
+    default_message = "Resource not found"
+
+
+class UserNotFoundError(NotFoundError, ValueError):
+    """Also a ``ValueError``: the seed's callers catch that for a missing user."""
+
+    code = "user_not_found"
+    default_message = "User not found"
+
+
+class PostNotFoundError(NotFoundError):
+    code = "post_not_found"
+    default_message = "Post not found"
+
+
+class ConflictError(DomainError):
+    code = "conflict"
+    default_message = "The resource already exists"
+
+
+class UserAlreadyExistsError(ConflictError):
+    code = "user_already_exists"
+    default_message = "A user with this email or username already exists"
+
+
+class AuthenticationError(DomainError):
+    """The caller could not be authenticated (bad, expired or revoked credentials)."""
+
+    code = "not_authenticated"
+    default_message = "Could not validate credentials"
+
+
+class InvalidCredentialsError(AuthenticationError):
+    code = "invalid_credentials"
+    default_message = "Invalid email or password"
+
+
+class InvalidTokenError(AuthenticationError):
+    code = "invalid_token"
+    default_message = "Invalid or expired token"
+
+
+class RefreshTokenReusedError(InvalidTokenError):
+    """A rotated refresh token came back: its family is revoked, and that must be kept."""
+
+    persist_changes = True
+
+
+class PermissionDeniedError(DomainError):
+    code = "permission_denied"
+    default_message = "You are not allowed to perform this action"
+
+
+class CurrentPasswordInvalidError(PermissionDeniedError):
+    code = "current_password_invalid"
+    default_message = "The current password is incorrect"
+
+
+class TooManyAttemptsError(DomainError):
+    code = "too_many_attempts"
+    default_message = "Too many failed login attempts, try again later"
+
+    def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
+        self.retry_after_seconds = max(1, retry_after_seconds)
+        super().__init__(message)
+
+
+class ServiceUnavailableError(DomainError):
+    code = "service_unavailable"
+    default_message = "A dependency of the service is unavailable"

@@ -1,0 +1,79 @@
+"""Application factory. ``app`` is built at import; connections are made only in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from redis.asyncio import Redis
+
+from app.api import auth, health, notifications, posts, users
+from app.api.errors import install_error_handlers
+from app.config import Settings, get_settings
+from app.database import create_engine, create_session_factory
+from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.utils.throttle import (
+    FailureCounter,
+    InMemoryFailureCounter,
+    LoginThrottle,
+    RedisFailureCounter,
+    ThrottleRule,
+)
+
+API_PREFIX = "/api/v1"
+
+
+def build_login_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
+    counter: FailureCounter = RedisFailureCounter(redis) if redis is not None else InMemoryFailureCounter()
+    window = settings.login_failure_window_seconds
+    return LoginThrottle(
+        counter,
+        account_rule=ThrottleRule("account", settings.login_max_failures_per_account, window),
+        client_rule=ThrottleRule("client", settings.login_max_failures_per_client, window),
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the engine, session factory and throttle store; release them on shutdown."""
+    settings = get_settings()
+    engine = create_engine(settings)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    app.state.login_throttle = build_login_throttle(settings, redis)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+        if redis is not None:
+            await redis.aclose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A configured application. Settings are validated here, so bad configuration stops start-up."""
+    settings = settings or get_settings()
+    docs = settings.docs_enabled
+    application = FastAPI(
+        title="Users service",
+        version="1.0.0",
+        summary="Registration, authentication, profiles, posts and notifications.",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (users, auth, posts, notifications, health):
+        api.include_router(module.router)
+    application.include_router(api)
+    application.include_router(health.router, include_in_schema=False)
+    install_error_handlers(application)
+    application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    application.add_middleware(RequestIdMiddleware)
+    return application
+
+
+app = create_app()

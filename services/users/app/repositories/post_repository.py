@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from app.database import use_autocommit_for_reads
+from app.models.post import Post
+from app.repositories.base import SqlRepository
+
+
+class PostRepository(SqlRepository):
+    async def create(self, post: Post) -> Post:
+        self.session.add(post)
+        await self.session.flush()
+        return post
+
+    async def get_by_id(self, post_id: int) -> Post | None:
+        return await self.session.get(Post, post_id)
+
+    async def update(self, post: Post) -> Post:
+        await self.session.flush()
+        return post
+
+    async def delete(self, post: Post) -> None:
+        await self.session.delete(post)
+        await self.session.flush()
+
+    async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
+        """Newest first. Reads need no transaction, so none is opened."""
+        await use_autocommit_for_reads(self.session)
+        statement = select(Post).where(Post.published).order_by(Post.id.desc()).limit(limit).offset(offset)
+        return (await self.session.scalars(statement)).all()
+
+    async def list_by_user(self, user_id: int, *, include_drafts: bool, limit: int, offset: int) -> Sequence[Post]:
+        statement = select(Post).where(Post.user_id == user_id)
+        if not include_drafts:
+            statement = statement.where(Post.published)
+        statement = statement.order_by(Post.id.desc()).limit(limit).offset(offset)
+        return (await self.session.scalars(statement)).all()

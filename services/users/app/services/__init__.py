@@ -1,0 +1,1 @@
+"""Business rules. Services depend on repository ports, never on HTTP."""

@@ -1,0 +1,111 @@
+"""Login, refresh token rotation with reuse detection (RFC 9700), logout and token checks."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from app.config import Settings
+from app.exceptions import (
+    InvalidCredentialsError,
+    InvalidTokenError,
+    RefreshTokenReusedError,
+    TooManyAttemptsError,
+)
+from app.models.user import User
+from app.repositories.token_repository import TokenRepository
+from app.repositories.user_repository import UserRepository
+from app.services.user_service import UserService
+from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
+from app.utils.password import hash_password, needs_rehash
+from app.utils.throttle import LoginThrottle
+from app.utils.tokens import hash_refresh_token, new_refresh_token
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class AuthService:
+    def __init__(
+        self,
+        users: UserRepository,
+        tokens: TokenRepository,
+        throttle: LoginThrottle,
+        settings: Settings,
+    ) -> None:
+        self._users = users
+        self._tokens = tokens
+        self._throttle = throttle
+        self._settings = settings
+
+    async def login(self, email: str, password: str, client: str) -> TokenPair:
+        """Check the password (throttled per account and per client) and open a token family."""
+        retry_after = await self._throttle.retry_after(email, client)
+        if retry_after is not None:
+            raise TooManyAttemptsError(retry_after)
+        try:
+            user = await UserService(self._users).authenticate(email, password)
+        except InvalidCredentialsError:
+            await self._throttle.record_failure(email, client)
+            raise
+        await self._throttle.record_success(email)
+        await self._upgrade_hash_if_needed(user, password)
+        now = datetime.now(UTC)
+        family = await self._tokens.create_family(
+            user.id, now + timedelta(seconds=self._settings.refresh_token_ttl_seconds)
+        )
+        return await self._issue(user.id, family.id, family.expires_at)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate a refresh token. A token used twice revokes its whole family."""
+        found = await self._tokens.get_for_rotation(hash_refresh_token(refresh_token))
+        if found is None:
+            raise InvalidTokenError
+        token, family = found
+        now = datetime.now(UTC)
+        if family.revoked_at is not None or family.expires_at <= now or token.expires_at <= now:
+            raise InvalidTokenError
+        if token.used_at is not None:
+            await self._tokens.revoke_family(family.id, now)
+            raise RefreshTokenReusedError
+        await self._tokens.mark_used(token, now)
+        return await self._issue(family.user_id, family.id, family.expires_at)
+
+    async def logout(self, claims: AccessTokenClaims, refresh_token: str | None = None) -> None:
+        """Refuse this access token from now on, and revoke its refresh token family."""
+        now = datetime.now(UTC)
+        await self._tokens.revoke_access_token(claims.jti, claims.expires_at)
+        if claims.session_id is not None:
+            await self._tokens.revoke_family(claims.session_id, now)
+        if refresh_token is not None:
+            found = await self._tokens.get_for_rotation(hash_refresh_token(refresh_token))
+            if found is not None and found[1].user_id == claims.user_id:
+                await self._tokens.revoke_family(found[1].id, now)
+
+    async def user_for_access_token(self, token: str) -> tuple[User, AccessTokenClaims]:
+        claims = decode_access_token(token, settings=self._settings)
+        user = await self._tokens.get_user_for_access_token(claims.user_id, claims.jti, claims.session_id)
+        if user is None:
+            raise InvalidTokenError
+        return user, claims
+
+    async def _issue(self, user_id: int, family_id: uuid.UUID, family_expires_at: datetime) -> TokenPair:
+        refresh_token = new_refresh_token()
+        await self._tokens.add_refresh_token(
+            family_id,
+            hash_refresh_token(refresh_token),
+            family_expires_at,
+        )
+        access_token = create_access_token({"sub": str(user_id), "sid": str(family_id)}, settings=self._settings)
+        return TokenPair(access_token, refresh_token, self._settings.access_token_ttl_seconds)
+
+    async def _upgrade_hash_if_needed(self, user: User, password: str) -> None:
+        if needs_rehash(user.hashed_password):
+            user.hashed_password = await asyncio.to_thread(hash_password, password)
+            await self._users.update(user)

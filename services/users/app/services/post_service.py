@@ -1,0 +1,54 @@
+"""Posts: drafts are private to their author, published posts are public."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.exceptions import PermissionDeniedError, PostNotFoundError, UserNotFoundError
+from app.models.post import Post
+from app.models.user import User
+from app.repositories.post_repository import PostRepository
+from app.repositories.user_repository import UserRepository
+from app.schemas.post import PostCreate, PostUpdate
+
+
+class PostService:
+    def __init__(self, posts: PostRepository, users: UserRepository) -> None:
+        self._posts = posts
+        self._users = users
+
+    async def create_post(self, author: User, data: PostCreate) -> Post:
+        post = Post(title=data.title, content=data.content, published=data.published, user_id=author.id)
+        return await self._posts.create(post)
+
+    async def get_visible_post(self, post_id: int, viewer: User | None) -> Post:
+        """A published post, or a draft its author asks for; anything else is "not found"."""
+        post = await self._posts.get_by_id(post_id)
+        if post is None or not (post.published or (viewer is not None and viewer.id == post.user_id)):
+            raise PostNotFoundError
+        return post
+
+    async def update_post(self, author: User, post_id: int, data: PostUpdate) -> Post:
+        post = await self._owned_post(author, post_id)
+        for field in data.model_fields_set:
+            setattr(post, field, getattr(data, field))
+        return await self._posts.update(post)
+
+    async def delete_post(self, author: User, post_id: int) -> None:
+        await self._posts.delete(await self._owned_post(author, post_id))
+
+    async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
+        return await self._posts.list_published(limit=limit, offset=offset)
+
+    async def list_user_posts(self, user_id: int, viewer: User | None, *, limit: int, offset: int) -> Sequence[Post]:
+        """A user's published posts; the user themself also sees their drafts."""
+        if await self._users.get_by_id(user_id) is None:
+            raise UserNotFoundError
+        include_drafts = viewer is not None and viewer.id == user_id
+        return await self._posts.list_by_user(user_id, include_drafts=include_drafts, limit=limit, offset=offset)
+
+    async def _owned_post(self, author: User, post_id: int) -> Post:
+        post = await self.get_visible_post(post_id, author)
+        if post.user_id != author.id:
+            raise PermissionDeniedError
+        return post

@@ -1,0 +1,87 @@
+"""Accounts: registration, authentication by password, profile changes.
+
+``hash_password`` and ``verify_password`` are looked up in this module at call time, so tests can
+patch ``app.services.user_service.hash_password``. Both run in a worker thread: argon2id is
+CPU-bound and must not block the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.exceptions import (
+    CurrentPasswordInvalidError,
+    InvalidCredentialsError,
+    PermissionDeniedError,
+    UserAlreadyExistsError,
+    UserNotFoundError,
+)
+from app.models.user import User
+from app.repositories.user_repository import PublicProfile, UserRepositoryPort
+from app.schemas.user import UserCreate, UserUpdate
+from app.utils.password import dummy_verify, hash_password, verify_password
+
+
+class UserService:
+    def __init__(self, user_repository: UserRepositoryPort) -> None:
+        self.user_repository = user_repository
+
+    async def create_user(self, user_data: UserCreate) -> User:
+        """Register a user. The database's unique indexes settle concurrent duplicates."""
+        existing_user = await self.user_repository.get_by_email(user_data.email)
+        if existing_user:
+            msg = f"User with email {user_data.email} already exists"
+            raise UserAlreadyExistsError(msg)
+        hashed_password = await asyncio.to_thread(hash_password, user_data.password)
+        user = User(email=user_data.email, username=user_data.username, hashed_password=hashed_password)
+        return await self.user_repository.create(user)
+
+    async def authenticate(self, email: str, password: str) -> User:
+        """The active user with this email and password, or ``InvalidCredentialsError``.
+
+        An unknown email costs a dummy verification, so both failures take the same time.
+        """
+        user = await self.user_repository.get_by_email(email)
+        if user is None:
+            await asyncio.to_thread(dummy_verify, password)
+            raise InvalidCredentialsError
+        if not await asyncio.to_thread(verify_password, password, user.hashed_password):
+            raise InvalidCredentialsError
+        if user.is_active is False:
+            raise InvalidCredentialsError
+        return user
+
+    async def get_user(self, user_id: int) -> User:
+        user = await self.user_repository.get_by_id(user_id)
+        if user is None:
+            raise UserNotFoundError
+        return user
+
+    async def get_public_profile(self, user_id: int) -> PublicProfile:
+        """The profile other users see, read without loading the full entity."""
+        profile = await self.user_repository.get_public_profile(user_id)
+        if profile is None:
+            raise UserNotFoundError
+        return profile
+
+    async def update_user(self, user_id: int, user_data: UserUpdate) -> User:
+        """Apply a profile change (no permission checks: see ``update_own_profile``)."""
+        user = await self.user_repository.get_by_id(user_id)
+        if not user:
+            msg = f"User {user_id} not found"
+            raise UserNotFoundError(msg)
+        if user_data.email:
+            user.email = user_data.email
+        if user_data.username:
+            user.username = user_data.username
+        return await self.user_repository.update(user)
+
+    async def update_own_profile(self, actor: User, user_id: int, user_data: UserUpdate) -> User:
+        """A user changes their own profile; an email change needs the current password."""
+        if actor.id != user_id:
+            raise PermissionDeniedError
+        if user_data.email is not None:
+            password = user_data.current_password or ""
+            if not await asyncio.to_thread(verify_password, password, actor.hashed_password):
+                raise CurrentPasswordInvalidError
+        return await self.update_user(user_id, user_data)

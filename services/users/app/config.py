@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"  # noqa: S105 - public dev default, refused in production
 _KNOWN_WEAK_KEYS = frozenset({DEVELOPMENT_SECRET_KEY, "secret", "changeme", "change-me", "your-secret-key"})
 MIN_SECRET_KEY_LENGTH = 32
+#: Catches "aaaa…" or a key of spaces; any random key has far more distinct characters.
+MIN_DISTINCT_SECRET_CHARACTERS = 8
 
 Environment = Literal["development", "test", "production"]
 
@@ -19,7 +21,9 @@ Environment = Literal["development", "test", "production"]
 class Settings(BaseSettings):
     """Every tunable of the service. Environment variables use the upper-case field name."""
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", validate_assignment=True)
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", validate_assignment=True, hide_input_in_errors=True
+    )
 
     environment: Environment = "development"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/users"
@@ -56,7 +60,8 @@ class Settings(BaseSettings):
         if self.environment in ("development", "test"):
             return self
         key = self.secret_key.get_secret_value()
-        if key in _KNOWN_WEAK_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+        too_uniform = len(set(key)) < MIN_DISTINCT_SECRET_CHARACTERS
+        if key in _KNOWN_WEAK_KEYS or len(key) < MIN_SECRET_KEY_LENGTH or too_uniform:
             msg = (
                 f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
                 f"characters when ENVIRONMENT={self.environment}"

@@ -41,7 +41,11 @@ class RequestIdMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies over ``max_bytes`` with 413, whether declared up front or streamed."""
+    """Refuses bodies over ``max_bytes`` with 413, whether declared up front or streamed.
+
+    Not FastAPI's ``max_body_size``: that one answers a declared oversize body with a plain-text
+    413, and every error of this service has the same JSON body with a stable code.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app

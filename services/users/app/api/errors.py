@@ -67,11 +67,15 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for a route: each status documented with the error body."""
+def error_responses(*statuses: int, uses_database: bool = True) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for a route: each status documented with the error body.
+
+    Any route can answer 413 and 500; one that uses the database also answers 503 when it is down.
+    """
+    always = (413, 500, 503) if uses_database else (413, 500)
     return {
         status: {"model": ErrorResponse, "description": _DESCRIPTIONS.get(status, "Error")}
-        for status in (*statuses, 413, 500)
+        for status in (*statuses, *always)
     }
 
 

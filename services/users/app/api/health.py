@@ -6,6 +6,7 @@ from collections.abc import Awaitable
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
+from app.api.errors import error_responses
 from app.schemas.health import HealthResponse, ReadinessResponse
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -13,13 +14,19 @@ router = APIRouter(prefix="/health", tags=["health"])
 _CHECK_TIMEOUT_SECONDS = 2.0
 
 
-@router.get("/live")
+@router.get("/live", responses=error_responses(uses_database=False))
 async def live() -> HealthResponse:
     """The process is up and serving; it checks nothing else."""
     return HealthResponse()
 
 
-@router.get("/ready", responses={503: {"model": ReadinessResponse, "description": "A dependency is down"}})
+@router.get(
+    "/ready",
+    responses={
+        **error_responses(uses_database=False),
+        503: {"model": ReadinessResponse, "description": "A dependency is down"},
+    },
+)
 async def ready(request: Request, response: Response) -> ReadinessResponse:
     """Ready when the database (and the throttle store, if shared) answer."""
     checks = {

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from app.exceptions import PermissionDeniedError, PostNotFoundError, UserNotFoundError
 from app.models.post import Post
 from app.models.user import User
-from app.repositories.post_repository import PostRepository
-from app.repositories.user_repository import UserRepository
+from app.repositories.post_repository import PostRepositoryPort
+from app.repositories.user_repository import UserRepositoryPort
 from app.schemas.post import PostCreate, PostUpdate
 
 
 class PostService:
-    def __init__(self, posts: PostRepository, users: UserRepository) -> None:
+    def __init__(self, posts: PostRepositoryPort, users: UserRepositoryPort) -> None:
         self._posts = posts
         self._users = users
 

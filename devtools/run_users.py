@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -20,6 +22,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE_DIR = REPO_ROOT / "services" / "users"
 DATA_DIR = REPO_ROOT / ".data" / "users"
 DATABASE_NAME = "users"
+
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    """Make SIGTERM a normal exit, so the atexit hook that stops the embedded server runs.
+
+    uvicorn shuts down gracefully on SIGTERM and then re-raises it: with the default handler the
+    process would die there, leaving the embedded PostgreSQL running.
+    """
+    raise SystemExit(128 + signum)
 
 
 def _database_url() -> str:
@@ -32,6 +43,7 @@ def _database_url() -> str:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     os.environ["DATABASE_URL"] = _database_url()
     alembic = [sys.executable, "-m", "alembic", "upgrade", "head"]
     subprocess.run(alembic, cwd=SERVICE_DIR, check=True)  # noqa: S603 - fixed command
@@ -44,6 +56,7 @@ def main() -> None:
         host=host,
         port=port,
         proxy_headers=False,
+        server_header=False,
         access_log=False,
     )
 

@@ -12,6 +12,8 @@ BIN := $(CURDIR)/$(VENV)/bin
 USERS := services/users
 PYTEST := cd $(USERS) && $(BIN)/pytest
 PYTEST_WORKERS ?= auto
+# Pact must not try to phone home: this machine (and CI) has no network beyond package registries.
+export PACT_DO_NOT_TRACK := true
 
 .PHONY: help setup run test lint format test-unit test-integration test-contract test-e2e clean
 

@@ -7,6 +7,7 @@ and stores the engine and session factory on ``app.state``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -48,9 +49,6 @@ class TimestampMixin:
     )
 
 
-_READ_ONLY = "read_only"
-
-
 def async_url(url: str) -> str:
     """Accept ``postgresql://`` and ``postgres://`` URLs as well as the asyncpg form."""
     parsed = make_url(url)
@@ -75,11 +73,43 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+class ReadDatabase:
+    """Connections for read-only queries that need no transaction (the read side).
+
+    In service, each query runs on a pooled connection in autocommit mode: no session, no
+    BEGIN/COMMIT round trips. Bound to a session instead (``ReadDatabase(session=...)``), it
+    reads inside that session's transaction: tests use this to see data they have not committed.
+    """
+
+    def __init__(self, engine: AsyncEngine | None = None, *, session: AsyncSession | None = None) -> None:
+        if (engine is None) == (session is None):
+            msg = "give exactly one of engine and session"
+            raise ValueError(msg)
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT") if engine is not None else None
+        self._session = session
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        if self._session is not None:
+            yield await self._session.connection()
+            return
+        assert self._engine is not None  # noqa: S101 - guaranteed by __init__
+        async with self._engine.connect() as connection:
+            yield connection
+
+
+async def get_read_db(request: Request) -> ReadDatabase:
+    """The application's read side (a plain dependency: no per-request set-up or teardown)."""
+    read_db: ReadDatabase = request.app.state.read_db
+    return read_db
+
+
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; commits when the handler succeeds, rolls back otherwise.
 
     Declared with ``scope="function"`` (see ``app.api.deps.SessionDep``), so the commit happens
-    before the response is sent: a 2xx always means the write is durable.
+    before the response is sent: a 2xx always means the write is durable. A request that never
+    opened a transaction has nothing to commit.
     """
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     async with factory() as session:
@@ -92,20 +122,5 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
                 await session.rollback()
             raise
         else:
-            if not session.info.get(_READ_ONLY):
+            if session.in_transaction():
                 await session.commit()
-
-
-async def read_only_connection(session: AsyncSession) -> AsyncConnection:
-    """The session's connection, for a request that only reads.
-
-    If the session has not started a transaction yet, the connection is checked out in
-    autocommit mode: no BEGIN/ROLLBACK round trips, and ``get_db`` skips its commit. A session
-    that is already inside a transaction (an authenticated request, or a test's savepoint
-    session) is used as it is. Only for handlers that never write afterwards.
-    """
-    if session.in_transaction() or isinstance(session.bind, AsyncConnection):
-        # Already transactional, or bound to a caller's connection (a test's outer transaction).
-        return await session.connection()
-    session.info[_READ_ONLY] = True
-    return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from app.api import auth, health, notifications, posts, users
 from app.api.errors import install_error_handlers
 from app.config import Settings, get_settings
-from app.database import create_engine, create_session_factory
+from app.database import ReadDatabase, create_engine, create_session_factory
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.utils.throttle import (
     FailureCounter,
@@ -43,6 +43,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
+    app.state.read_db = ReadDatabase(engine)
     app.state.login_throttle = build_login_throttle(settings, redis)
     try:
         yield

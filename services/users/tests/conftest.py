@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.pool import NullPool
 
 from app.config import get_settings
-from app.database import get_db
+from app.database import ReadDatabase, get_db, get_read_db
 from app.main import app
 from app.models.user import User
 from app.utils.jwt import create_access_token
@@ -124,12 +124,20 @@ async def db_session(test_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 async def client(db_session: AsyncSession) -> AsyncIterator[AsyncClient]:
-    """The app over ASGI, lifespan run, every request sharing the test's ``db_session``."""
+    """The app over ASGI, lifespan run, every request sharing the test's ``db_session``.
+
+    Both database dependencies are overridden: ``get_db`` (sessions) and ``get_read_db`` (the
+    transaction-free read side), so reads see what the test wrote but did not commit.
+    """
 
     async def override_get_db() -> AsyncIterator[AsyncSession]:
         yield db_session
 
+    async def override_get_read_db() -> ReadDatabase:
+        return ReadDatabase(session=db_session)
+
     app.dependency_overrides[get_db] = override_get_db
+    app.dependency_overrides[get_read_db] = override_get_read_db
     try:
         async with LifespanManager(app) as manager:
             transport = ASGITransport(app=manager.app)

@@ -13,12 +13,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.database import get_db
+from app.database import ReadDatabase, get_db, get_read_db
 from app.exceptions import AuthenticationError
 from app.models.user import User
 from app.repositories.post_repository import PostRepository
 from app.repositories.token_repository import TokenRepository
-from app.repositories.user_repository import UserRepository
+from app.repositories.user_repository import UserQueries, UserRepository
 from app.services.auth_service import AuthService
 from app.services.post_service import PostService
 from app.services.user_service import UserService
@@ -35,6 +35,7 @@ async def _settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
+ReadDbDep = Annotated[ReadDatabase, Depends(get_read_db)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -48,11 +49,16 @@ async def get_auth_service(request: Request, session: SessionDep, settings: Sett
     return AuthService(UserRepository(session), TokenRepository(session), request.app.state.login_throttle, settings)
 
 
+async def get_user_queries(read_db: ReadDbDep) -> UserQueries:
+    return UserQueries(read_db)
+
+
 async def get_post_service(session: SessionDep) -> PostService:
     return PostService(PostRepository(session), UserRepository(session))
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+UserQueriesDep = Annotated[UserQueries, Depends(get_user_queries)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 PostServiceDep = Annotated[PostService, Depends(get_post_service)]
 

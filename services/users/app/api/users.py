@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from app.api.deps import CurrentUser, OptionalUser, PostServiceDep, UserServiceDep
+from app.api.deps import CurrentUser, OptionalUser, PostServiceDep, UserQueriesDep, UserServiceDep
 from app.api.errors import error_responses
 from app.schemas.common import MAX_INT_ID
 from app.schemas.post import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PostPage
@@ -29,8 +29,8 @@ async def read_me(current_user: CurrentUser) -> UserPrivateResponse:
 
 
 @router.get("/{user_id}", responses=error_responses(404, 422))
-async def read_user(user_id: UserId, users: UserServiceDep) -> UserResponse:
-    return UserResponse.model_validate(await users.get_public_profile(user_id))
+async def read_user(user_id: UserId, queries: UserQueriesDep) -> UserResponse:
+    return UserResponse.model_validate(await queries.require_public_profile(user_id))
 
 
 @router.patch("/{user_id}", responses=error_responses(401, 403, 409, 422))

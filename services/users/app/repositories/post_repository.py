@@ -5,7 +5,6 @@ from typing import Protocol
 
 from sqlalchemy import select
 
-from app.database import read_only_connection
 from app.models.post import Post
 from app.repositories.base import SqlRepository
 
@@ -39,8 +38,7 @@ class PostRepository(SqlRepository):
         await self.session.flush()
 
     async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
-        """Newest first. Reads need no transaction, so none is opened."""
-        await read_only_connection(self.session)
+        """Newest first."""
         statement = select(Post).where(Post.published).order_by(Post.id.desc()).limit(limit).offset(offset)
         return (await self.session.scalars(statement)).all()
 

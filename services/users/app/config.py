@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=1, ge=1)
 
     login_max_failures_per_account: int = Field(default=5, ge=1)
-    login_max_failures_per_client: int = Field(default=20, ge=1)
+    #: Higher than the account limit: many users can share one address (NAT, a proxy).
+    login_max_failures_per_client: int = Field(default=100, ge=1)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
 
     smtp_host: str = "127.0.0.1"

@@ -70,6 +70,12 @@ class RefreshTokenReusedError(InvalidTokenError):
     persist_changes = True
 
 
+class AccountDisabledTokenError(InvalidTokenError):
+    """A refresh token of a deactivated account: its family is revoked for good."""
+
+    persist_changes = True
+
+
 class PermissionDeniedError(DomainError):
     code = "permission_denied"
     default_message = "You are not allowed to perform this action"

@@ -23,13 +23,13 @@ class PublicProfileRow(NamedTuple):
 #: straight on the driver: SQLAlchemy's execution layer would double the CPU cost of this read.
 _PUBLIC_PROFILE_SQL = str(
     select(User.id, User.email, User.username, User.created_at)
-    .where(User.id == bindparam("user_id"))
+    .where(User.id == bindparam("user_id"), User.is_active)
     .compile(dialect=postgresql_asyncpg.dialect())  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
 )
 
 
 class PublicProfile(Protocol):
-    """The columns of a user that anyone may read."""
+    """The columns of a user that anyone may read (deactivated accounts have none)."""
 
     @property
     def id(self) -> int: ...

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.config import Settings
 from app.exceptions import (
+    AccountDisabledTokenError,
     InvalidCredentialsError,
     InvalidTokenError,
     RefreshTokenReusedError,
@@ -63,7 +64,7 @@ class AuthService:
         return await self._issue(user.id, family.id, family.expires_at)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
-        """Rotate a refresh token. A token used twice revokes its whole family."""
+        """Rotate a refresh token. A token used twice, or of a deactivated account, revokes its family."""
         found = await self._tokens.get_for_rotation(hash_refresh_token(refresh_token))
         if found is None:
             raise InvalidTokenError
@@ -74,6 +75,10 @@ class AuthService:
         if token.used_at is not None:
             await self._tokens.revoke_family(family.id, now)
             raise RefreshTokenReusedError
+        user = await self._users.get_by_id(family.user_id)
+        if user is None or user.is_active is False:
+            await self._tokens.revoke_family(family.id, now)
+            raise AccountDisabledTokenError
         await self._tokens.mark_used(token, now)
         return await self._issue(family.user_id, family.id, family.expires_at)
 

@@ -70,7 +70,10 @@ class UserService:
         if not user:
             msg = f"User {user_id} not found"
             raise UserNotFoundError(msg)
-        if user_data.email:
+        if user_data.email and user_data.email.lower() != user.email.lower():
+            user.email = user_data.email
+            user.is_verified = False  # the new address has not been verified
+        elif user_data.email:
             user.email = user_data.email
         if user_data.username:
             user.username = user_data.username

@@ -1,0 +1,78 @@
+"""What deactivating an account or changing its email does to tokens and profiles."""
+
+from __future__ import annotations
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.user import User
+from tests.conftest import PASSWORD
+
+
+async def _login(client: AsyncClient, user: User) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 200
+    tokens: dict[str, str] = response.json()
+    return tokens
+
+
+@pytest.mark.integration
+class TestDeactivatedAccount:
+    async def test_refresh_is_refused_and_the_family_stays_revoked(
+        self, client: AsyncClient, db_session: AsyncSession, user: User
+    ) -> None:
+        tokens = await _login(client, user)
+        user.is_active = False
+        await db_session.commit()
+
+        refused = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        user.is_active = True
+        await db_session.commit()
+        after_reactivation = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+
+        assert refused.status_code == 401
+        assert after_reactivation.status_code == 401
+
+    async def test_public_profile_is_not_found(self, client: AsyncClient, db_session: AsyncSession, user: User) -> None:
+        user.is_active = False
+        await db_session.commit()
+
+        response = await client.get(f"/api/v1/users/{user.id}")
+
+        assert response.status_code == 404
+        assert response.json()["code"] == "user_not_found"
+
+
+@pytest.mark.integration
+class TestEmailChange:
+    async def test_a_new_email_is_unverified(
+        self, client: AsyncClient, db_session: AsyncSession, user: User, auth_headers: dict[str, str]
+    ) -> None:
+        user.is_verified = True
+        await db_session.commit()
+
+        response = await client.patch(
+            f"/api/v1/users/{user.id}",
+            json={"email": "brand.new@example.com", "current_password": PASSWORD},
+            headers=auth_headers,
+        )
+
+        assert response.status_code == 200
+        assert response.json()["email"] == "brand.new@example.com"
+        assert response.json()["is_verified"] is False
+
+    async def test_the_same_email_in_another_case_keeps_verification(
+        self, client: AsyncClient, db_session: AsyncSession, user: User, auth_headers: dict[str, str]
+    ) -> None:
+        user.is_verified = True
+        await db_session.commit()
+
+        response = await client.patch(
+            f"/api/v1/users/{user.id}",
+            json={"email": user.email.upper(), "current_password": PASSWORD},
+            headers=auth_headers,
+        )
+
+        assert response.status_code == 200
+        assert response.json()["is_verified"] is True

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -30,7 +29,14 @@ from app.utils.jwt import create_access_token
 from app.utils.password import hash_password, reset_password_hasher_cache
 from devtools.embedded_redis import running_redis
 from tests.factories import UserFactory
-from tests.support.databases import TestServer, create_worker_database, drop_database, start_server
+from tests.support.databases import (
+    TRUNCATE_ALL_TABLES,
+    TestServer,
+    create_worker_database,
+    database_name,
+    drop_database,
+    start_server,
+)
 from tests.support.smtp import RecordingHandler, SmtpServer
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -82,7 +88,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     database_url = config.stash.get(_WORKER_DB_KEY, None)
     if database_url is not None:
-        drop_database(server, database_url.rsplit("/", 1)[-1].split("?", 1)[0])
+        drop_database(server, database_name(database_url))
     if getattr(config, "workerinput", None) is None and not server.embedded:
         drop_database(server, server.template)
 
@@ -160,9 +166,7 @@ async def live_client(test_engine: AsyncEngine) -> AsyncIterator[AsyncClient]:
                 yield test_client
     finally:
         async with test_engine.begin() as connection:
-            await connection.execute(
-                text("TRUNCATE users, posts, token_families, refresh_tokens, revoked_access_tokens CASCADE")
-            )
+            await connection.execute(TRUNCATE_ALL_TABLES)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from pact import Verifier
-from sqlalchemy import Executable, func, insert, select, text
+from sqlalchemy import Executable, func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -32,14 +32,11 @@ from app.main import create_app
 from app.models.user import User
 from app.utils.password import hash_password
 from tests.contract.contracts import COMMITTED_PACT, PROVIDER
+from tests.support.databases import TRUNCATE_ALL_TABLES
 from tests.support.live_server import serve_in_thread
 from tests.support.pact_states import StateChangeServer
 
 pytestmark = pytest.mark.contract
-
-TRUNCATE_ALL = text(
-    "TRUNCATE users, posts, token_families, refresh_tokens, revoked_access_tokens RESTART IDENTITY CASCADE"
-)
 
 
 def _execute(database_url: str, *statements: Executable) -> None:
@@ -81,7 +78,7 @@ class ProviderStates:
         setups[state]()
 
     def reset(self) -> None:
-        _execute(self.database_url, TRUNCATE_ALL)
+        _execute(self.database_url, TRUNCATE_ALL_TABLES)
 
     def user_with_id_1_exists(self) -> None:
         user = insert(User).values(
@@ -93,7 +90,7 @@ class ProviderStates:
         )
         # The id was given explicitly: move the sequence past it so later inserts do not collide.
         sequence_past_max_id = select(func.setval(func.pg_get_serial_sequence("users", "id"), func.max(User.id)))
-        _execute(self.database_url, TRUNCATE_ALL, user, sequence_past_max_id)
+        _execute(self.database_url, TRUNCATE_ALL_TABLES, user, sequence_past_max_id)
 
 
 def _committed_interactions() -> list[dict[str, Any]]:

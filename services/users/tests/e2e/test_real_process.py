@@ -20,12 +20,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import DEVELOPMENT_SECRET_KEY
 from tests.factories import unique_email, unique_username
-from tests.support.databases import SERVICE_ROOT
+from tests.support.databases import SERVICE_ROOT, TRUNCATE_ALL_TABLES
 from tests.support.smtp import RecordingHandler
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -144,9 +143,7 @@ async def committed_data(test_engine: AsyncEngine) -> AsyncIterator[None]:
     """Truncate what the processes committed, once they are stopped (torn down after them)."""
     yield
     async with test_engine.begin() as connection:
-        await connection.execute(
-            text("TRUNCATE users, posts, token_families, refresh_tokens, revoked_access_tokens CASCADE")
-        )
+        await connection.execute(TRUNCATE_ALL_TABLES)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 import app.models  # noqa: F401 - registers every table on Base.metadata
 from app.database import Base
 from devtools import embedded_pg
-from tests.support.databases import alembic_config, create_empty_database, migrate
+from tests.support.databases import alembic_config, create_empty_database, database_name, migrate
 
 if TYPE_CHECKING:
     from tests.support.databases import TestServer  # a Test* name pytest must not collect
@@ -89,7 +89,7 @@ def empty_database_url(test_server: TestServer) -> Iterator[str]:
     try:
         yield url
     finally:
-        name = url.rsplit("/", 1)[-1].split("?", 1)[0]
+        name = database_name(url)
         asyncio.run(embedded_pg.drop_database(test_server.admin_url, name))
 
 

@@ -15,10 +15,27 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+import app.models  # noqa: F401 - registers every table on Base.metadata
+from app.database import Base
 from devtools import embedded_pg
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
+
+#: Empties every table of the service (and restarts ids), for tests that commit for real.
+TRUNCATE_ALL_TABLES = text(
+    "TRUNCATE " + ", ".join(table.name for table in Base.metadata.sorted_tables) + " RESTART IDENTITY CASCADE"
+)
+
+
+def database_name(url: str) -> str:
+    name = make_url(url).database
+    if name is None:
+        msg = f"no database in {url!r}"
+        raise ValueError(msg)
+    return name
 
 
 def alembic_config(database_url: str | None = None) -> Config:

@@ -15,12 +15,13 @@ PYTEST_WORKERS ?= auto
 # Pact must not try to phone home: this machine (and CI) has no network beyond package registries.
 export PACT_DO_NOT_TRACK := true
 
-.PHONY: help setup run test lint format test-unit test-integration test-contract test-e2e clean
+.PHONY: help setup run test lint format test-unit test-integration test-contract test-e2e bench clean
 
 help:
 	@echo "make run    start the users service (embedded PostgreSQL, migrations applied)"
 	@echo "make test   lint, type-check and run every test tier with the coverage gate"
 	@echo "make test-unit | test-integration | test-contract | test-e2e   one tier"
+	@echo "make bench  the read-path benchmark (ratio against a raw asyncpg endpoint)"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -58,6 +59,9 @@ test-contract: setup
 
 test-e2e: setup
 	$(PYTEST) -m e2e
+
+bench: setup
+	$(BIN)/python -m bench.read_by_id
 
 clean:
 	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage*

@@ -21,7 +21,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.database import ReadDatabase, get_db, get_read_db
 from app.main import app
 from app.models.user import User
@@ -170,11 +170,20 @@ async def live_client(test_engine: AsyncEngine) -> AsyncIterator[AsyncClient]:
 
 
 @pytest.fixture
-def mock_settings() -> Any:
-    """The seed's fixture: the service's settings, pointed at the test database."""
+def mock_settings() -> Iterator[Settings]:
+    """The seed's fixture: the service's live settings, ``environment="test"``.
+
+    A test may change any field; every field is restored afterwards, so nothing leaks into
+    the tests that run after it in this worker.
+    """
     settings = get_settings()
+    original = settings.model_dump()
     settings.environment = "test"
-    return settings
+    try:
+        yield settings
+    finally:
+        for name, value in original.items():
+            setattr(settings, name, value)
 
 
 @pytest.fixture(scope="session")

@@ -90,3 +90,17 @@ class TestUserRepository:
         assert profile is not None
         assert (profile.id, profile.email, profile.username) == (user.id, user.email, user.username)
         assert await UserRepository(db_session).get_public_profile(user.id + 1000) is None
+
+
+@pytest.mark.integration
+async def test_user_can_create_post(db_session: AsyncSession) -> None:
+    """The seed's factory example."""
+    from tests.factories import PostFactory  # noqa: PLC0415 - as the seed writes it
+
+    user = await UserFactory.create(db_session)
+
+    post = await PostFactory.create(db_session, user_id=user.id, title="My Test Post")
+
+    assert post.id is not None
+    assert post.user_id == user.id
+    assert post.title == "My Test Post"

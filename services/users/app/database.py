@@ -63,7 +63,11 @@ def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
         "pool_timeout": settings.db_pool_timeout_seconds,
-        "connect_args": {"server_settings": {"application_name": "users-service"}},
+        "connect_args": {
+            "server_settings": {"application_name": "users-service"},
+            "timeout": settings.db_connect_timeout_seconds,
+            "command_timeout": settings.db_command_timeout_seconds,
+        },
     }
     options.update(overrides)
     return create_async_engine(async_url(settings.database_url), **options)

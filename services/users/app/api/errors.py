@@ -10,6 +10,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -154,6 +155,17 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
-    for unavailable in (OperationalError, InterfaceError, PoolTimeoutError, RedisError, ConnectionError):
+    # OSError covers refused or vanished sockets and timeouts (TimeoutError); the asyncpg errors
+    # come from the hot read path, which talks to the driver directly.
+    unavailable_errors = (
+        OperationalError,
+        InterfaceError,
+        PoolTimeoutError,
+        RedisError,
+        OSError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+    )
+    for unavailable in unavailable_errors:
         app.add_exception_handler(unavailable, _dependency_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -7,6 +7,7 @@ import re
 import socket
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -218,6 +219,31 @@ class TestUnexpectedError:
         assert "Traceback" not in response.text
         assert "RuntimeError" not in response.text
         assert "secret internal detail" not in response.text
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+            asyncpg.exceptions.InterfaceError("cannot perform operation: another operation is in progress"),
+            FileNotFoundError(2, "No such file or directory"),
+            TimeoutError(),
+        ],
+        ids=["connection-lost", "driver-interface", "socket-gone", "timeout"],
+    )
+    async def test_a_lost_database_connection_is_a_503(self, error: Exception) -> None:
+        application = create_app()
+
+        @application.get("/lost")
+        async def lost() -> None:
+            raise error
+
+        transport = ASGITransport(app=application, raise_app_exceptions=False)
+        async with AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/lost")
+
+        assert response.status_code == 503
+        assert response.json()["code"] == "service_unavailable"
+        assert response.headers["retry-after"] == "5"
 
     async def test_generated_request_id_matches_header(self, failing_app: FastAPI) -> None:
         transport = ASGITransport(app=failing_app, raise_app_exceptions=False)

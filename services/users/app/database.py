@@ -14,8 +14,9 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.util import greenlet_spawn
 
 from app.config import Settings
 
@@ -78,10 +79,11 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 class ReadDatabase:
-    """Connections for read-only queries that need no transaction (the read side).
+    """Driver connections for read-only queries that need no transaction (the read side).
 
-    In service, each query runs on a pooled connection in autocommit mode: no session, no
-    BEGIN/COMMIT round trips. Bound to a session instead (``ReadDatabase(session=...)``), it
+    In service, a query runs on a connection checked out of the engine's pool and used at the
+    driver level: no session, no SQLAlchemy execution layer, no transaction (PostgreSQL runs a
+    lone statement in autocommit). Bound to a session instead (``ReadDatabase(session=...)``), it
     reads inside that session's transaction: tests use this to see data they have not committed.
     """
 
@@ -89,17 +91,23 @@ class ReadDatabase:
         if (engine is None) == (session is None):
             msg = "give exactly one of engine and session"
             raise ValueError(msg)
-        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT") if engine is not None else None
+        self._engine = engine
         self._session = session
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """The asyncpg connection to run one read on, returned to the pool afterwards."""
         if self._session is not None:
-            yield await self._session.connection()
+            connection = await self._session.connection()
+            yield (await connection.get_raw_connection()).driver_connection
             return
         assert self._engine is not None  # noqa: S101 - guaranteed by __init__
-        async with self._engine.connect() as connection:
-            yield connection
+        pooled = await self._engine.raw_connection()
+        try:
+            yield pooled.driver_connection
+        finally:
+            # Check-in may touch the driver (reset, or close an invalidated connection): in a greenlet.
+            await greenlet_spawn(pooled.close)
 
 
 async def get_read_db(request: Request) -> ReadDatabase:

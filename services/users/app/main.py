@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from app.api import auth, health, notifications, posts, users
@@ -66,10 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    api = APIRouter(prefix=API_PREFIX)
     for module in (users, auth, posts, notifications, health):
-        api.include_router(module.router)
-    application.include_router(api)
+        application.include_router(module.router, prefix=API_PREFIX)
     application.include_router(health.router, include_in_schema=False)
     install_error_handlers(application)
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

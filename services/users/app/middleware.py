@@ -5,15 +5,21 @@ from __future__ import annotations
 import re
 import uuid
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.schemas.error import ErrorResponse
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """One request header, read straight from the ASGI scope (names arrive lower-cased)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
 
 
 class RequestIdMiddleware:
@@ -26,15 +32,17 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        incoming = (_header(scope, b"x-request-id") or b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        extra_headers = {b"x-request-id": request_id.encode(), b"x-content-type-options": b"nosniff"}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers[REQUEST_ID_HEADER] = request_id
-                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers = list(message.get("headers", ()))
+                present = {bytes(name).lower() for name, _ in headers}
+                headers.extend((name, value) for name, value in extra_headers.items() if name not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_id)
@@ -55,7 +63,7 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
+        declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, send)
             return

@@ -18,7 +18,7 @@ from app.exceptions import AuthenticationError
 from app.models.user import User
 from app.repositories.post_repository import PostRepository
 from app.repositories.token_repository import TokenRepository
-from app.repositories.user_repository import UserQueries, UserRepository
+from app.repositories.user_repository import UserRepository
 from app.services.auth_service import AuthService
 from app.services.post_service import PostService
 from app.services.user_service import UserService
@@ -49,16 +49,11 @@ async def get_auth_service(request: Request, session: SessionDep, settings: Sett
     return AuthService(UserRepository(session), TokenRepository(session), request.app.state.login_throttle, settings)
 
 
-async def get_user_queries(read_db: ReadDbDep) -> UserQueries:
-    return UserQueries(read_db)
-
-
 async def get_post_service(session: SessionDep) -> PostService:
     return PostService(PostRepository(session), UserRepository(session))
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
-UserQueriesDep = Annotated[UserQueries, Depends(get_user_queries)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 PostServiceDep = Annotated[PostService, Depends(get_post_service)]
 

@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from app.api.deps import CurrentUser, OptionalUser, PostServiceDep, UserQueriesDep, UserServiceDep
+from app.api.deps import CurrentUser, OptionalUser, PostServiceDep, ReadDbDep, UserServiceDep
 from app.api.errors import error_responses
+from app.repositories.user_repository import PublicProfile, UserQueries
 from app.schemas.common import MAX_INT_ID
 from app.schemas.post import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PostPage
 from app.schemas.user import UserCreate, UserPrivateResponse, UserResponse, UserUpdate
@@ -28,9 +29,10 @@ async def read_me(current_user: CurrentUser) -> UserPrivateResponse:
     return UserPrivateResponse.model_validate(current_user)
 
 
-@router.get("/{user_id}", responses=error_responses(404, 422))
-async def read_user(user_id: UserId, queries: UserQueriesDep) -> UserResponse:
-    return UserResponse.model_validate(await queries.require_public_profile(user_id))
+@router.get("/{user_id}", response_model=UserResponse, responses=error_responses(404, 422))
+async def read_user(user_id: UserId, read_db: ReadDbDep) -> PublicProfile:
+    # The hot read: one dependency, and validated once, by the response model.
+    return await UserQueries(read_db).require_public_profile(user_id)
 
 
 @router.patch("/{user_id}", responses=error_responses(401, 403, 409, 422))

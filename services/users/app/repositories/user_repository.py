@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
@@ -48,7 +48,6 @@ class UserRepositoryPort(Protocol):
     async def get_by_id(self, user_id: int) -> User | None: ...
     async def get_by_email(self, email: str) -> User | None: ...
     async def update(self, user: User) -> User: ...
-    async def get_public_profile(self, user_id: int) -> PublicProfile | None: ...
 
 
 class UserRepository(SqlRepository):
@@ -68,10 +67,6 @@ class UserRepository(SqlRepository):
         await self._flush_or_raise(UserAlreadyExistsError)
         return user
 
-    async def get_public_profile(self, user_id: int) -> PublicProfile | None:
-        """The public profile, read inside this session's transaction."""
-        return await UserQueries(ReadDatabase(session=self.session)).get_public_profile(user_id)
-
 
 class UserQueries:
     """Read-only user queries, run through a :class:`ReadDatabase` (no transaction needed)."""
@@ -81,8 +76,7 @@ class UserQueries:
 
     async def get_public_profile(self, user_id: int) -> PublicProfile | None:
         """The hot read path: one SELECT of four columns, no entity, no session."""
-        async with self._read_db.connection() as connection:
-            driver: Any = (await connection.get_raw_connection()).driver_connection
+        async with self._read_db.driver_connection() as driver:
             record = await driver.fetchrow(_PUBLIC_PROFILE_SQL, user_id)
         return PublicProfileRow(*record) if record is not None else None
 

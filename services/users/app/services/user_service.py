@@ -17,7 +17,7 @@ from app.exceptions import (
     UserNotFoundError,
 )
 from app.models.user import User
-from app.repositories.user_repository import PublicProfile, UserRepositoryPort
+from app.repositories.user_repository import UserRepositoryPort
 from app.schemas.user import UserCreate, UserUpdate
 from app.utils.password import dummy_verify, hash_password, verify_password
 
@@ -56,13 +56,6 @@ class UserService:
         if user is None:
             raise UserNotFoundError
         return user
-
-    async def get_public_profile(self, user_id: int) -> PublicProfile:
-        """The profile other users see, read without loading the full entity."""
-        profile = await self.user_repository.get_public_profile(user_id)
-        if profile is None:
-            raise UserNotFoundError
-        return profile
 
     async def update_user(self, user_id: int, user_data: UserUpdate) -> User:
         """Apply a profile change (no permission checks: see ``update_own_profile``)."""

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app.database import ReadDatabase
@@ -19,9 +16,8 @@ class TestReadDatabase:
     async def test_service_reads_run_in_autocommit_without_a_transaction(self, database_url: str) -> None:
         engine = create_async_engine(database_url)
         try:
-            async with ReadDatabase(engine).connection() as connection:
-                await connection.execute(text("SELECT 1"))
-                driver: Any = (await connection.get_raw_connection()).driver_connection
+            async with ReadDatabase(engine).driver_connection() as driver:
+                await driver.fetchval("SELECT 1")
 
                 assert driver.is_in_transaction() is False
         finally:

@@ -82,15 +82,6 @@ class TestUserRepository:
         assert reloaded.username == "renamed_user"
         assert reloaded.updated_at >= reloaded.created_at
 
-    async def test_public_profile_reads_four_columns(self, db_session: AsyncSession) -> None:
-        user = await UserFactory.create(db_session)
-
-        profile = await UserRepository(db_session).get_public_profile(user.id)
-
-        assert profile is not None
-        assert (profile.id, profile.email, profile.username) == (user.id, user.email, user.username)
-        assert await UserRepository(db_session).get_public_profile(user.id + 1000) is None
-
 
 @pytest.mark.integration
 async def test_user_can_create_post(db_session: AsyncSession) -> None:

@@ -7,22 +7,13 @@ username are unique regardless of letter case, lists are newest first.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.exceptions import UserAlreadyExistsError
 from app.models.post import Post
 from app.models.user import User
 from app.repositories.post_repository import PostRepositoryPort
-from app.repositories.user_repository import PublicProfile, UserRepositoryPort
-
-
-@dataclass(frozen=True)
-class ProfileRow:
-    id: int
-    email: str
-    username: str
-    created_at: datetime
+from app.repositories.user_repository import UserRepositoryPort
 
 
 class FakeUserRepository:
@@ -67,12 +58,6 @@ class FakeUserRepository:
         self._check_unique(user)
         user.updated_at = datetime.now(UTC)
         return user
-
-    async def get_public_profile(self, user_id: int) -> PublicProfile | None:
-        user = self.users.get(user_id)
-        if user is None:
-            return None
-        return ProfileRow(id=user.id, email=user.email, username=user.username, created_at=user.created_at)
 
 
 class FakePostRepository:

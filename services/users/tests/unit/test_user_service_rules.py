@@ -116,20 +116,6 @@ class TestUpdateUser:
         with pytest.raises(UserNotFoundError):
             await service.update_user(42, UserUpdate(username="whoever"))
 
-
-@pytest.mark.unit
-class TestPublicProfile:
-    async def test_unknown_user_is_not_found(self, service: UserService, owner: User) -> None:
-        with pytest.raises(UserNotFoundError):
-            await service.get_public_profile(owner.id + 1)
-
-    async def test_not_found_is_also_a_value_error(self, service: UserService) -> None:
-        with pytest.raises(ValueError, match="User not found"):
-            await service.get_public_profile(1)
-
-    async def test_profile_has_the_public_fields(self, service: UserService, owner: User) -> None:
-        profile = await service.get_public_profile(owner.id)
-
-        assert (profile.id, profile.email, profile.username) == (owner.id, owner.email, owner.username)
-        assert profile.created_at == owner.created_at
-        assert not hasattr(profile, "hashed_password")
+    async def test_not_found_is_also_a_value_error_as_in_the_seed(self, service: UserService) -> None:
+        with pytest.raises(ValueError, match="not found"):
+            await service.update_user(42, UserUpdate(username="whoever"))

@@ -16,19 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.config import Settings, get_settings
-from app.database import ReadDatabase, get_db, get_read_db
 from app.main import app
 from app.models.user import User
 from app.utils.jwt import create_access_token
 from app.utils.password import hash_password, reset_password_hasher_cache
 from devtools.embedded_redis import running_redis
 from tests.factories import UserFactory
+from tests.support.app_client import app_client
 from tests.support.databases import (
     TRUNCATE_ALL_TABLES,
     TestServer,
@@ -135,22 +134,8 @@ async def client(db_session: AsyncSession) -> AsyncIterator[AsyncClient]:
     Both database dependencies are overridden: ``get_db`` (sessions) and ``get_read_db`` (the
     transaction-free read side), so reads see what the test wrote but did not commit.
     """
-
-    async def override_get_db() -> AsyncIterator[AsyncSession]:
-        yield db_session
-
-    async def override_get_read_db() -> ReadDatabase:
-        return ReadDatabase(session=db_session)
-
-    app.dependency_overrides[get_db] = override_get_db
-    app.dependency_overrides[get_read_db] = override_get_read_db
-    try:
-        async with LifespanManager(app) as manager:
-            transport = ASGITransport(app=manager.app)
-            async with AsyncClient(transport=transport, base_url="http://test") as test_client:
-                yield test_client
-    finally:
-        app.dependency_overrides.clear()
+    async with app_client(app, db_session) as test_client:
+        yield test_client
 
 
 @pytest.fixture
@@ -160,10 +145,8 @@ async def live_client(test_engine: AsyncEngine) -> AsyncIterator[AsyncClient]:
     What it commits is truncated afterwards; each xdist worker has its own database.
     """
     try:
-        async with LifespanManager(app) as manager:
-            transport = ASGITransport(app=manager.app)
-            async with AsyncClient(transport=transport, base_url="http://test") as test_client:
-                yield test_client
+        async with app_client(app) as test_client:
+            yield test_client
     finally:
         async with test_engine.begin() as connection:
             await connection.execute(TRUNCATE_ALL_TABLES)

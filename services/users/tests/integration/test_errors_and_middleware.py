@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select
@@ -19,6 +18,7 @@ from app.config import get_settings
 from app.main import create_app
 from app.models.user import User
 from tests.factories import unique_email, unique_username
+from tests.support.app_client import app_client
 
 MAX_BODY = 1024 * 1024
 GENERATED_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -269,11 +269,8 @@ async def outage_client(monkeypatch: pytest.MonkeyPatch, closed_port: int) -> As
     monkeypatch.setenv("DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port}/users")
     get_settings.cache_clear()
     try:
-        application = create_app()
-        async with LifespanManager(application) as manager:
-            transport = ASGITransport(app=manager.app)
-            async with AsyncClient(transport=transport, base_url="http://test") as client:
-                yield client
+        async with app_client(create_app()) as client:
+            yield client
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()

@@ -1,0 +1,313 @@
+"""Login over HTTP: credentials, enumeration resistance, and throttling (in process and on Redis)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import get_settings
+from app.main import create_app
+from app.models.user import User
+from app.utils.password import hash_password
+from app.utils.throttle import ThrottleRule
+from tests.conftest import PASSWORD
+from tests.factories import UserFactory, unique_email
+from tests.support.app_client import app_client
+from tests.support.auth import (
+    ACCOUNT_LIMIT,
+    CLIENT_LIMIT,
+    LOGIN,
+    assert_throttled,
+    login,
+    me_status,
+    unverified,
+    without_request_id,
+)
+
+
+@pytest.fixture
+def low_limits() -> Iterator[None]:
+    """Throttle limits low enough to reach quickly; restored (and the settings reloaded) afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOGIN_MAX_FAILURES_PER_ACCOUNT", str(ACCOUNT_LIMIT))
+        patch.setenv("LOGIN_MAX_FAILURES_PER_CLIENT", str(CLIENT_LIMIT))
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            get_settings.cache_clear()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def limited_client(low_limits: None, client: AsyncClient) -> AsyncClient:
+    """``client`` whose app started with the low limits (``low_limits`` is set up first)."""
+    return client
+
+
+def app_instance(db_session: AsyncSession, client_host: str) -> AbstractAsyncContextManager[AsyncClient]:
+    """A separate instance of the service (its own app, lifespan and throttle store).
+
+    Like the ``client`` fixture, its requests share the test's ``db_session``; requests come
+    from ``client_host``.
+    """
+    return app_client(create_app(), db_session, client_host)
+
+
+async def counter_value(redis: Redis, key: str) -> int:
+    raw = await redis.get(key)
+    assert raw is not None, f"{key} is not in Redis"
+    return int(raw)
+
+
+def unique_client_host() -> str:
+    """A client address no other test uses, so Redis counters of other tests never interfere."""
+    raw = uuid.uuid4().bytes
+    return f"10.{raw[0]}.{raw[1]}.{raw[2] or 1}"
+
+
+@pytest.fixture
+async def redis(use_redis: str) -> AsyncIterator[Redis]:
+    connection = Redis.from_url(use_redis)
+    try:
+        yield connection
+    finally:
+        await connection.aclose()
+
+
+@pytest.mark.integration
+class TestLogin:
+    async def test_returns_a_bearer_token_pair(self, client: AsyncClient, user: User) -> None:
+        response = await login(client, user.email)
+
+        assert response.status_code == 200
+        body = response.json()
+        assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
+        assert body["token_type"] == "bearer"
+        assert body["expires_in"] == get_settings().access_token_ttl_seconds
+        assert body["access_token"] != body["refresh_token"]
+        assert response.headers["Cache-Control"] == "no-store"
+        assert await me_status(client, body["access_token"]) == 200
+
+    async def test_unknown_email_and_wrong_password_get_the_same_401(self, client: AsyncClient, user: User) -> None:
+        unknown = await login(client, unique_email())
+        wrong_password = await login(client, user.email, "Wrong-password-123")
+
+        assert unknown.status_code == wrong_password.status_code == 401
+        assert without_request_id(unknown) == without_request_id(wrong_password)
+        assert without_request_id(unknown)["code"] == "invalid_credentials"
+        assert unknown.headers["WWW-Authenticate"] == wrong_password.headers["WWW-Authenticate"] == "Bearer"
+
+    async def test_email_is_matched_regardless_of_letter_case(self, client: AsyncClient, user: User) -> None:
+        response = await login(client, user.email.upper())
+
+        assert response.status_code == 200
+        assert unverified(response.json()["access_token"])["sub"] == str(user.id)
+
+    @pytest.mark.parametrize(
+        "password",
+        [PASSWORD + " ", " " + PASSWORD, PASSWORD.lower(), PASSWORD.upper(), PASSWORD[:-1]],
+        ids=["trailing-space", "leading-space", "lower-case", "upper-case", "truncated"],
+    )
+    async def test_password_is_verified_exactly_as_given(self, client: AsyncClient, user: User, password: str) -> None:
+        response = await login(client, user.email, password)
+
+        assert response.status_code == 401
+        assert response.json()["code"] == "invalid_credentials"
+
+    async def test_deactivated_user_cannot_log_in(self, client: AsyncClient, db_session: AsyncSession) -> None:
+        inactive = await UserFactory.create(db_session, hashed_password=hash_password(PASSWORD), is_active=False)
+        wrong_password = await login(client, unique_email(), PASSWORD)
+
+        response = await login(client, inactive.email)
+
+        assert response.status_code == 401
+        assert without_request_id(response) == without_request_id(wrong_password)
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {},
+            {"email": "someone@example.com"},
+            {"password": PASSWORD},
+            {"email": "not-an-email", "password": PASSWORD},
+            {"email": "someone@example.com", "password": ""},
+            {"email": "someone@example.com", "password": "x" * 129},
+            {"email": "someone@example.com", "password": PASSWORD, "is_admin": True},
+            {"email": ["someone@example.com"], "password": PASSWORD},
+            [],
+        ],
+        ids=[
+            "empty",
+            "no-password",
+            "no-email",
+            "bad-email",
+            "empty-password",
+            "long-password",
+            "extra",
+            "list",
+            "array",
+        ],
+    )
+    async def test_malformed_input_is_422(self, client: AsyncClient, body: Any) -> None:
+        response = await client.post(LOGIN, json=body)
+
+        assert response.status_code == 422
+        assert response.json()["code"] == "validation_error"
+
+    @pytest.mark.parametrize(
+        ("content", "content_type"),
+        [(b"{not json", "application/json"), (b"", "application/json"), (b"email=a@b.c&password=x", "text/plain")],
+        ids=["broken-json", "empty-body", "not-json"],
+    )
+    async def test_non_json_body_is_422(self, client: AsyncClient, content: bytes, content_type: str) -> None:
+        response = await client.post(LOGIN, content=content, headers={"Content-Type": content_type})
+
+        assert response.status_code == 422
+
+    async def test_validation_errors_never_echo_the_password(self, client: AsyncClient) -> None:
+        secret = "Sup3r-secret-" + "x" * 120
+
+        response = await client.post(LOGIN, json={"email": "someone@example.com", "password": secret})
+
+        assert response.status_code == 422
+        assert "Sup3r-secret" not in response.text
+
+
+@pytest.mark.integration
+class TestLoginThrottling:
+    async def test_account_is_locked_after_repeated_failures(
+        self, limited_client: AsyncClient, user: User, db_session: AsyncSession
+    ) -> None:
+        for attempt in range(ACCOUNT_LIMIT):
+            email = user.email.upper() if attempt % 2 else user.email
+            assert (await login(limited_client, email, "Wrong-password-123")).status_code == 401
+
+        response = await login(limited_client, user.email)
+
+        assert_throttled(response)
+        other = await UserFactory.create(db_session, hashed_password=hash_password(PASSWORD))
+        assert (await login(limited_client, other.email)).status_code == 200
+
+    async def test_below_the_limit_the_right_password_still_works(
+        self, limited_client: AsyncClient, user: User
+    ) -> None:
+        for _ in range(ACCOUNT_LIMIT - 1):
+            await login(limited_client, user.email, "Wrong-password-123")
+
+        assert (await login(limited_client, user.email)).status_code == 200
+
+    async def test_client_is_locked_after_failures_across_accounts(
+        self, limited_client: AsyncClient, user: User
+    ) -> None:
+        for _ in range(CLIENT_LIMIT):
+            assert (await login(limited_client, unique_email(), "Wrong-password-123")).status_code == 401
+
+        response = await login(limited_client, user.email)
+
+        assert_throttled(response)
+
+    async def test_success_resets_the_account_counter(self, limited_client: AsyncClient, user: User) -> None:
+        for _ in range(ACCOUNT_LIMIT - 1):
+            await login(limited_client, user.email, "Wrong-password-123")
+        assert (await login(limited_client, user.email)).status_code == 200
+        for _ in range(ACCOUNT_LIMIT - 1):
+            await login(limited_client, user.email, "Wrong-password-123")
+
+        response = await login(limited_client, user.email)
+
+        assert response.status_code == 200
+
+    async def test_separate_instances_without_redis_do_not_share_counters(
+        self, low_limits: None, db_session: AsyncSession, user: User
+    ) -> None:
+        """The control for the Redis tests: in-process counters are per instance."""
+        assert "REDIS_URL" not in os.environ
+        host = unique_client_host()
+        async with app_instance(db_session, host) as first, app_instance(db_session, host) as second:
+            for _ in range(ACCOUNT_LIMIT):
+                await login(first, user.email, "Wrong-password-123")
+            assert_throttled(await login(first, user.email))
+
+            response = await login(second, user.email)
+
+        assert response.status_code == 200
+
+
+@pytest.mark.integration
+class TestLoginThrottlingWithRedis:
+    async def test_account_counter_is_shared_by_instances(
+        self, low_limits: None, redis: Redis, db_session: AsyncSession, user: User
+    ) -> None:
+        async with (
+            app_instance(db_session, unique_client_host()) as first,
+            app_instance(db_session, unique_client_host()) as second,
+        ):
+            for _ in range(ACCOUNT_LIMIT):
+                assert (await login(first, user.email, "Wrong-password-123")).status_code == 401
+
+            response = await login(second, user.email)
+
+        assert_throttled(response)
+        key = ThrottleRule("account", ACCOUNT_LIMIT, 1).key(user.email.lower())
+        assert await counter_value(redis, key) == ACCOUNT_LIMIT
+        ttl_ms = await redis.pttl(key)
+        assert 0 < ttl_ms <= get_settings().login_failure_window_seconds * 1000
+        assert int(response.headers["Retry-After"]) * 1000 >= ttl_ms
+
+    async def test_client_counter_is_shared_by_instances(
+        self, low_limits: None, redis: Redis, db_session: AsyncSession, user: User
+    ) -> None:
+        host = unique_client_host()
+        async with app_instance(db_session, host) as first, app_instance(db_session, host) as second:
+            for attempt in range(CLIENT_LIMIT):
+                instance = first if attempt % 2 else second
+                assert (await login(instance, unique_email(), "Wrong-password-123")).status_code == 401
+
+            response = await login(first, user.email)
+
+        assert_throttled(response)
+        assert await counter_value(redis, ThrottleRule("client", CLIENT_LIMIT, 1).key(host)) == CLIENT_LIMIT
+
+    async def test_success_on_one_instance_resets_the_account_for_all(
+        self, low_limits: None, redis: Redis, db_session: AsyncSession, user: User
+    ) -> None:
+        key = ThrottleRule("account", ACCOUNT_LIMIT, 1).key(user.email.lower())
+        async with (
+            app_instance(db_session, unique_client_host()) as first,
+            app_instance(db_session, unique_client_host()) as second,
+        ):
+            for _ in range(ACCOUNT_LIMIT - 1):
+                await login(first, user.email, "Wrong-password-123")
+            assert await counter_value(redis, key) == ACCOUNT_LIMIT - 1
+            assert (await login(second, user.email)).status_code == 200
+            assert await redis.exists(key) == 0
+            for _ in range(ACCOUNT_LIMIT - 1):
+                await login(first, user.email, "Wrong-password-123")
+
+            response = await login(second, user.email)
+
+        assert response.status_code == 200
+
+    async def test_use_redis_with_the_client_fixture(
+        self, use_redis: str, low_limits: None, client: AsyncClient, redis: Redis, user: User
+    ) -> None:
+        """The ``client`` fixture's app also keeps its counters in Redis when ``REDIS_URL`` is set."""
+        key = ThrottleRule("account", ACCOUNT_LIMIT, 1).key(user.email.lower())
+
+        response = await login(client, user.email, "Wrong-password-123")
+
+        assert response.status_code == 401
+        assert await counter_value(redis, key) == 1
+        client_key = ThrottleRule("client", CLIENT_LIMIT, 1).key("127.0.0.1")
+        assert await counter_value(redis, client_key) >= 1
+        await redis.delete(key)
+        await redis.decr(client_key)  # undo this test's failure on the address every ``client`` shares

@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    docs_enabled: bool = True
+    #: Interactive docs and the OpenAPI document; unset means on, except in production.
+    docs_enabled: bool | None = None
 
     @model_validator(mode="after")
     def _require_strong_secret_outside_development(self) -> Settings:
@@ -71,6 +72,10 @@ class Settings(BaseSettings):
             )
             raise ValueError(msg)
         return self
+
+    @property
+    def serve_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.is_production
 
     @property
     def is_production(self) -> bool:

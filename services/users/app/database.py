@@ -19,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.util import greenlet_spawn
 
 from app.config import Settings
+from app.db_errors import is_disconnect
 
 #: Deterministic constraint names, so Alembic migrations and the models always agree.
 NAMING_CONVENTION = {
@@ -64,6 +65,7 @@ def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
         "pool_timeout": settings.db_pool_timeout_seconds,
+        "hide_parameters": settings.is_production,  # user input stays out of production logs
         "connect_args": {
             "server_settings": {"application_name": "users-service"},
             "timeout": settings.db_connect_timeout_seconds,
@@ -105,6 +107,13 @@ class ReadDatabase:
         pooled = await self._engine.raw_connection()
         try:
             yield pooled.driver_connection
+        except BaseException as error:
+            if is_disconnect(error):
+                # The server went away (restart, failover): drop this connection, and start a
+                # fresh pool so the other pooled connections, dead too, are not handed out.
+                await greenlet_spawn(pooled.invalidate, error)
+                await self._engine.dispose(close=False)
+            raise
         finally:
             # Check-in may touch the driver (reset, or close an invalidated connection): in a greenlet.
             await greenlet_spawn(pooled.close)

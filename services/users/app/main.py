@@ -56,7 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application. Settings are validated here, so bad configuration stops start-up."""
     settings = settings or get_settings()
-    docs = settings.docs_enabled
+    docs = settings.serve_docs
     application = FastAPI(
         title="Users service",
         version="1.0.0",

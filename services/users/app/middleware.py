@@ -35,7 +35,12 @@ class RequestIdMiddleware:
         incoming = (_header(scope, b"x-request-id") or b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        extra_headers = {b"x-request-id": request_id.encode(), b"x-content-type-options": b"nosniff"}
+        # API responses carry tokens and personal data: never cached unless a route says otherwise.
+        extra_headers = {
+            b"x-request-id": request_id.encode(),
+            b"x-content-type-options": b"nosniff",
+            b"cache-control": b"no-store",
+        }
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

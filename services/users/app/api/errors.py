@@ -15,10 +15,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db_errors import meaning
 from app.exceptions import (
     AuthenticationError,
     ConflictError,
@@ -145,6 +146,18 @@ async def _dependency_unavailable(request: Request, exc: Exception) -> JSONRespo
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any other database error: unavailable (503), lost a race (409), or a bug (500)."""
+    match meaning(exc):
+        case "unavailable":
+            return await _dependency_unavailable(request, exc)
+        case "conflict":
+            logger.info("concurrent update conflict: %s", exc)
+            return error_response(request, 409, "conflict", "A concurrent request changed the same data; retry")
+        case _:
+            return await _unexpected_error(request, exc)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unhandled error, request_id=%s", request_id_of(request), exc_info=exc)
     return error_response(request, 500, "internal_error", "Internal server error")
@@ -168,4 +181,6 @@ def install_error_handlers(app: FastAPI) -> None:
     )
     for unavailable in unavailable_errors:
         app.add_exception_handler(unavailable, _dependency_unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(asyncpg.PostgresError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

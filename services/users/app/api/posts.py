@@ -2,16 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from app.api.deps import CurrentUser, OptionalUser, PostServiceDep
 from app.api.errors import error_responses
-from app.schemas.common import MAX_INT_ID
+from app.schemas.common import MAX_INT_ID, EntityId
 from app.schemas.post import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PostCreate, PostPage, PostResponse, PostUpdate
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
-PostId = Annotated[int, Path(ge=1, le=MAX_INT_ID)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT_ID)]
 
@@ -28,15 +27,15 @@ async def list_posts(posts: PostServiceDep, limit: Limit = DEFAULT_PAGE_SIZE, of
 
 
 @router.get("/{post_id}", responses=error_responses(401, 404, 422))
-async def read_post(post_id: PostId, viewer: OptionalUser, posts: PostServiceDep) -> PostResponse:
+async def read_post(post_id: EntityId, viewer: OptionalUser, posts: PostServiceDep) -> PostResponse:
     return PostResponse.model_validate(await posts.get_visible_post(post_id, viewer))
 
 
 @router.patch("/{post_id}", responses=error_responses(401, 403, 404, 422))
-async def update_post(post_id: PostId, data: PostUpdate, author: CurrentUser, posts: PostServiceDep) -> PostResponse:
+async def update_post(post_id: EntityId, data: PostUpdate, author: CurrentUser, posts: PostServiceDep) -> PostResponse:
     return PostResponse.model_validate(await posts.update_post(author, post_id, data))
 
 
 @router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403, 404, 422))
-async def delete_post(post_id: PostId, author: CurrentUser, posts: PostServiceDep) -> None:
+async def delete_post(post_id: EntityId, author: CurrentUser, posts: PostServiceDep) -> None:
     await posts.delete_post(author, post_id)

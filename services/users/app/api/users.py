@@ -2,18 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from app.api.deps import CurrentUser, OptionalUser, PostServiceDep, ReadDbDep, UserServiceDep
 from app.api.errors import error_responses
 from app.repositories.user_repository import PublicProfile, UserQueries
-from app.schemas.common import MAX_INT_ID
+from app.schemas.common import MAX_INT_ID, EntityId
 from app.schemas.post import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PostPage
 from app.schemas.user import UserCreate, UserPrivateResponse, UserResponse, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 
-UserId = Annotated[int, Path(ge=1, le=MAX_INT_ID)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT_ID)]
 
@@ -30,14 +29,14 @@ async def read_me(current_user: CurrentUser) -> UserPrivateResponse:
 
 
 @router.get("/{user_id}", response_model=UserResponse, responses=error_responses(404, 422))
-async def read_user(user_id: UserId, read_db: ReadDbDep) -> PublicProfile:
+async def read_user(user_id: EntityId, read_db: ReadDbDep) -> PublicProfile:
     # The hot read: one dependency, and validated once, by the response model.
     return await UserQueries(read_db).require_public_profile(user_id)
 
 
 @router.patch("/{user_id}", responses=error_responses(401, 403, 409, 422))
 async def update_user(
-    user_id: UserId, user_data: UserUpdate, current_user: CurrentUser, users: UserServiceDep
+    user_id: EntityId, user_data: UserUpdate, current_user: CurrentUser, users: UserServiceDep
 ) -> UserPrivateResponse:
     user = await users.update_own_profile(current_user, user_id, user_data)
     return UserPrivateResponse.model_validate(user)
@@ -45,7 +44,7 @@ async def update_user(
 
 @router.get("/{user_id}/posts", responses=error_responses(401, 404, 422))
 async def list_user_posts(
-    user_id: UserId,
+    user_id: EntityId,
     viewer: OptionalUser,
     posts: PostServiceDep,
     limit: Limit = DEFAULT_PAGE_SIZE,

@@ -60,7 +60,8 @@ class UserRepository(SqlRepository):
         return await self.session.get(User, user_id)
 
     async def get_by_email(self, email: str) -> User | None:
-        statement = select(User).where(func.lower(User.email) == email.lower())
+        # Both sides lowered by PostgreSQL: Python's lower() differs for some letters ("İ").
+        statement = select(User).where(func.lower(User.email) == func.lower(email))
         return (await self.session.scalars(statement)).first()
 
     async def update(self, user: User) -> User:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from app.config import Settings
 from app.exceptions import (
     AccountDisabledTokenError,
-    InvalidCredentialsError,
     InvalidTokenError,
     RefreshTokenReusedError,
     TooManyAttemptsError,
@@ -47,15 +46,11 @@ class AuthService:
 
     async def login(self, email: str, password: str, client: str) -> TokenPair:
         """Check the password (throttled per account and per client) and open a token family."""
-        retry_after = await self._throttle.retry_after(email, client)
+        retry_after = await self._throttle.begin_attempt(email, client)
         if retry_after is not None:
             raise TooManyAttemptsError(retry_after)
-        try:
-            user = await UserService(self._users).authenticate(email, password)
-        except InvalidCredentialsError:
-            await self._throttle.record_failure(email, client)
-            raise
-        await self._throttle.record_success(email)
+        user = await UserService(self._users).authenticate(email, password)
+        await self._throttle.record_success(email, client)
         await self._upgrade_hash_if_needed(user, password)
         now = datetime.now(UTC)
         family = await self._tokens.create_family(

@@ -30,8 +30,7 @@ class UserService:
         """Register a user. The database's unique indexes settle concurrent duplicates."""
         existing_user = await self.user_repository.get_by_email(user_data.email)
         if existing_user:
-            msg = f"User with email {user_data.email} already exists"
-            raise UserAlreadyExistsError(msg)
+            raise UserAlreadyExistsError
         hashed_password = await asyncio.to_thread(hash_password, user_data.password)
         user = User(email=user_data.email, username=user_data.username, hashed_password=hashed_password)
         return await self.user_repository.create(user)

@@ -36,7 +36,13 @@ class FailureCounter(Protocol):
         """Failures in the current window and the seconds until it ends."""
         ...
 
-    async def add_failure(self, key: str, window_seconds: int) -> None: ...
+    async def add_failure(self, key: str, window_seconds: int) -> tuple[int, float]:
+        """Count one more failure, atomically; the new count and the seconds left in the window."""
+        ...
+
+    async def remove_failure(self, key: str) -> None:
+        """Take one failure back (never below zero)."""
+        ...
 
     async def clear(self, key: str) -> None: ...
 
@@ -59,7 +65,8 @@ class InMemoryFailureCounter:
             return 0, 0.0
         return failures, ends_at - now
 
-    async def add_failure(self, key: str, window_seconds: int) -> None:
+    async def add_failure(self, key: str, window_seconds: int) -> tuple[int, float]:
+        # No await in here: on one event loop the read-modify-write is atomic.
         now = self._clock()
         failures, ends_at = self._windows.get(key, (0, now))
         if ends_at <= now:
@@ -67,6 +74,14 @@ class InMemoryFailureCounter:
         if key not in self._windows and len(self._windows) >= self._max_keys:
             self._evict_expired(now)
         self._windows[key] = (failures + 1, ends_at)
+        return failures + 1, ends_at - now
+
+    async def remove_failure(self, key: str) -> None:
+        failures, ends_at = self._windows.get(key, (0, 0.0))
+        if failures <= 1:
+            self._windows.pop(key, None)
+        else:
+            self._windows[key] = (failures - 1, ends_at)
 
     async def clear(self, key: str) -> None:
         self._windows.pop(key, None)
@@ -79,6 +94,14 @@ class InMemoryFailureCounter:
             del self._windows[stale]
         while len(self._windows) >= self._max_keys:
             self._windows.pop(next(iter(self._windows)))
+
+
+#: DECR that never leaves a zero, negative or TTL-less key behind (one atomic step in Redis).
+_DECREMENT_OR_DELETE = """
+local count = redis.call('DECR', KEYS[1])
+if count <= 0 then redis.call('DEL', KEYS[1]) end
+return count
+"""
 
 
 class RedisFailureCounter:
@@ -96,11 +119,16 @@ class RedisFailureCounter:
             return 0, 0.0
         return int(raw_count), ttl_ms / 1000
 
-    async def add_failure(self, key: str, window_seconds: int) -> None:
+    async def add_failure(self, key: str, window_seconds: int) -> tuple[int, float]:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(key, 0, ex=window_seconds, nx=True)
             pipe.incr(key)
-            await pipe.execute()
+            pipe.pttl(key)
+            _, count, ttl_ms = await pipe.execute()
+        return int(count), max(int(ttl_ms), 0) / 1000
+
+    async def remove_failure(self, key: str) -> None:
+        await self._redis.eval(_DECREMENT_OR_DELETE, 1, key)
 
     async def clear(self, key: str) -> None:
         await self._redis.delete(key)
@@ -110,35 +138,36 @@ class RedisFailureCounter:
 
 
 class LoginThrottle:
-    """Refuses logins for an account or a client that failed too often in the window."""
+    """Refuses logins for an account or a client that failed too often in the window.
+
+    Every attempt is counted *before* the password is checked, atomically, so concurrent guesses
+    cannot all slip past the check; a successful login gives its count back.
+    """
 
     def __init__(self, counter: FailureCounter, *, account_rule: ThrottleRule, client_rule: ThrottleRule) -> None:
         self._counter = counter
         self._account_rule = account_rule
         self._client_rule = client_rule
 
-    def _keys(self, account: str, client: str) -> list[tuple[ThrottleRule, str]]:
-        return [
-            (self._account_rule, self._account_rule.key(account.strip().lower())),
-            (self._client_rule, self._client_rule.key(client)),
-        ]
+    def _account_key(self, account: str) -> str:
+        return self._account_rule.key(account.strip().lower())
 
-    async def retry_after(self, account: str, client: str) -> int | None:
-        """Seconds until a login may be tried again, or None if it may be tried now."""
+    async def begin_attempt(self, account: str, client: str) -> int | None:
+        """Count an attempt; the seconds to wait if it is over a limit, else None (go ahead)."""
         waits = []
-        for rule, key in self._keys(account, client):
-            failures, remaining = await self._counter.count(key)
-            if failures >= rule.max_failures:
+        for rule, key in (
+            (self._account_rule, self._account_key(account)),
+            (self._client_rule, self._client_rule.key(client)),
+        ):
+            attempts, remaining = await self._counter.add_failure(key, rule.window_seconds)
+            if attempts > rule.max_failures:
                 waits.append(math.ceil(remaining))
         return max(waits) if waits else None
 
-    async def record_failure(self, account: str, client: str) -> None:
-        for rule, key in self._keys(account, client):
-            await self._counter.add_failure(key, rule.window_seconds)
+    async def record_success(self, account: str, client: str) -> None:
+        """A correct password clears the account's count and takes back the client's attempt."""
+        await self._counter.clear(self._account_key(account))
+        await self._counter.remove_failure(self._client_rule.key(client))
 
     async def ping(self) -> None:
         await self._counter.ping()
-
-    async def record_success(self, account: str) -> None:
-        """A correct password clears the account's counter (not the client's)."""
-        await self._counter.clear(self._account_rule.key(account.strip().lower()))

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient, Response
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
-from app.main import create_app
+from app.main import app, create_app
 from app.models.user import User
 from app.utils.password import hash_password
 from app.utils.throttle import ThrottleRule
@@ -66,6 +68,17 @@ async def counter_value(redis: Redis, key: str) -> int:
     raw = await redis.get(key)
     assert raw is not None, f"{key} is not in Redis"
     return int(raw)
+
+
+async def concurrent_wrong_passwords(client: AsyncClient, email: str, count: int) -> Counter[int]:
+    """``count`` wrong-password logins for ``email``, all in flight at once; their status codes."""
+    responses: list[Response] = await asyncio.gather(
+        *(login(client, email, "Wrong-password-123") for _ in range(count))
+    )
+    for response in responses:
+        if response.status_code == 429:
+            assert_throttled(response)
+    return Counter(response.status_code for response in responses)
 
 
 def unique_client_host() -> str:
@@ -241,6 +254,22 @@ class TestLoginThrottling:
 
         assert response.status_code == 200
 
+    async def test_concurrent_wrong_passwords_cannot_exceed_the_account_limit(
+        self, limited_client: AsyncClient, user: User
+    ) -> None:
+        """Every attempt is counted before its password is checked, so a burst cannot slip past."""
+        statuses = await concurrent_wrong_passwords(limited_client, user.email, 20)
+
+        right_password = await login(limited_client, user.email)
+
+        # In process the count is exact: the first ACCOUNT_LIMIT attempts get through, no more.
+        assert statuses == Counter({401: ACCOUNT_LIMIT, 429: 20 - ACCOUNT_LIMIT})
+        assert_throttled(right_password)
+        # The account itself is locked, not only this (over-limit) client: same instance, another address.
+        transport = ASGITransport(app=app, client=(unique_client_host(), 40_000))
+        async with AsyncClient(transport=transport, base_url="http://test") as elsewhere:
+            assert_throttled(await login(elsewhere, user.email))
+
 
 @pytest.mark.integration
 class TestLoginThrottlingWithRedis:
@@ -258,7 +287,7 @@ class TestLoginThrottlingWithRedis:
 
         assert_throttled(response)
         key = ThrottleRule("account", ACCOUNT_LIMIT, 1).key(user.email.lower())
-        assert await counter_value(redis, key) == ACCOUNT_LIMIT
+        assert await counter_value(redis, key) == ACCOUNT_LIMIT + 1  # the refused attempt counts too
         ttl_ms = await redis.pttl(key)
         assert 0 < ttl_ms <= get_settings().login_failure_window_seconds * 1000
         assert int(response.headers["Retry-After"]) * 1000 >= ttl_ms
@@ -275,7 +304,9 @@ class TestLoginThrottlingWithRedis:
             response = await login(first, user.email)
 
         assert_throttled(response)
-        assert await counter_value(redis, ThrottleRule("client", CLIENT_LIMIT, 1).key(host)) == CLIENT_LIMIT
+        assert (
+            await counter_value(redis, ThrottleRule("client", CLIENT_LIMIT, 1).key(host)) == CLIENT_LIMIT + 1
+        )  # the refused attempt counts too
 
     async def test_success_on_one_instance_resets_the_account_for_all(
         self, low_limits: None, redis: Redis, db_session: AsyncSession, user: User
@@ -311,3 +342,20 @@ class TestLoginThrottlingWithRedis:
         assert await counter_value(redis, client_key) >= 1
         await redis.delete(key)
         await redis.decr(client_key)  # undo this test's failure on the address every ``client`` shares
+
+    async def test_concurrent_wrong_passwords_cannot_exceed_the_account_limit(
+        self, low_limits: None, redis: Redis, db_session: AsyncSession, user: User
+    ) -> None:
+        key = ThrottleRule("account", ACCOUNT_LIMIT, 1).key(user.email.lower())
+        async with (
+            app_instance(db_session, unique_client_host()) as first,
+            app_instance(db_session, unique_client_host()) as second,
+        ):
+            statuses = await concurrent_wrong_passwords(first, user.email, 20)
+
+            right_password = await login(second, user.email)
+
+        assert statuses[401] <= ACCOUNT_LIMIT
+        assert statuses == Counter({401: statuses[401], 429: 20 - statuses[401]})
+        assert_throttled(right_password)  # from a fresh address: the account is locked, not just the client
+        assert await counter_value(redis, key) == 20 + 1

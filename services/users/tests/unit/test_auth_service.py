@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from unittest.mock import AsyncMock, MagicMock, patch
+from unittest.mock import AsyncMock, MagicMock, call, patch
 
 import pytest
 from pydantic import SecretStr
@@ -21,6 +21,7 @@ from app.models.token import RefreshToken, TokenFamily
 from app.models.user import User
 from app.services.auth_service import AuthService
 from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
+from app.utils.throttle import LoginThrottle
 from app.utils.tokens import hash_refresh_token
 
 SETTINGS = Settings(
@@ -74,8 +75,9 @@ def tokens() -> AsyncMock:
 
 @pytest.fixture
 def throttle() -> AsyncMock:
-    limiter = AsyncMock()
-    limiter.retry_after.return_value = None
+    """A ``LoginThrottle`` that lets the attempt through; a removed or renamed method fails the test."""
+    limiter = AsyncMock(spec=LoginThrottle)
+    limiter.begin_attempt.return_value = None
     return limiter
 
 
@@ -115,9 +117,7 @@ class TestLogin:
 
         pair = await service.login(EMAIL, PASSWORD, CLIENT)
 
-        throttle.retry_after.assert_awaited_once_with(EMAIL, CLIENT)
-        throttle.record_success.assert_awaited_once_with(EMAIL)
-        throttle.record_failure.assert_not_awaited()
+        assert throttle.mock_calls == [call.begin_attempt(EMAIL, CLIENT), call.record_success(EMAIL, CLIENT)]
         user_id, expires_at = tokens.create_family.await_args.args
         assert user_id == alice.id
         assert before + timedelta(seconds=SETTINGS.refresh_token_ttl_seconds) <= expires_at
@@ -129,18 +129,48 @@ class TestLogin:
         assert (claims.user_id, claims.session_id) == (alice.id, family_id)
         assert pair.expires_in == SETTINGS.access_token_ttl_seconds
 
-    async def test_bad_password_records_a_failure(
+    async def test_attempt_is_counted_before_the_password_is_checked(
+        self, service: AuthService, throttle: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        counted_when_checked: list[int] = []
+        password_ok.side_effect = lambda *_: counted_when_checked.append(throttle.begin_attempt.await_count) or True
+
+        await service.login(EMAIL, PASSWORD, CLIENT)
+
+        assert counted_when_checked == [1]
+
+    async def test_success_is_recorded_only_after_the_password_is_checked(
+        self, service: AuthService, throttle: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        recorded_when_checked: list[int] = []
+        password_ok.side_effect = lambda *_: recorded_when_checked.append(throttle.record_success.await_count) or True
+
+        await service.login(EMAIL, PASSWORD, CLIENT)
+
+        assert recorded_when_checked == [0]
+        throttle.record_success.assert_awaited_once_with(EMAIL, CLIENT)
+
+    async def test_success_is_recorded_with_the_email_as_given(
+        self, service: AuthService, throttle: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        await service.login(" Alice@Example.com", PASSWORD, CLIENT)
+
+        throttle.begin_attempt.assert_awaited_once_with(" Alice@Example.com", CLIENT)
+        throttle.record_success.assert_awaited_once_with(" Alice@Example.com", CLIENT)
+
+    async def test_bad_password_only_counts_the_attempt(
         self, service: AuthService, tokens: AsyncMock, throttle: AsyncMock, alice: User, password_wrong: MagicMock
     ) -> None:
         with pytest.raises(InvalidCredentialsError):
             await service.login(EMAIL, "wrong", CLIENT)
 
-        throttle.record_failure.assert_awaited_once_with(EMAIL, CLIENT)
+        password_wrong.assert_called_once_with("wrong", alice.hashed_password)
+        assert throttle.mock_calls == [call.begin_attempt(EMAIL, CLIENT)]
         throttle.record_success.assert_not_awaited()
         tokens.create_family.assert_not_awaited()
         tokens.add_refresh_token.assert_not_awaited()
 
-    async def test_unknown_email_records_a_failure(
+    async def test_unknown_email_only_counts_the_attempt(
         self, service: AuthService, users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock
     ) -> None:
         users.get_by_email.return_value = None
@@ -149,10 +179,10 @@ class TestLogin:
             await service.login("nobody@example.com", PASSWORD, CLIENT)
 
         dummy.assert_called_once_with(PASSWORD)
-        throttle.record_failure.assert_awaited_once_with("nobody@example.com", CLIENT)
+        assert throttle.mock_calls == [call.begin_attempt("nobody@example.com", CLIENT)]
         tokens.create_family.assert_not_awaited()
 
-    async def test_inactive_user_records_a_failure(
+    async def test_inactive_user_only_counts_the_attempt(
         self, service: AuthService, tokens: AsyncMock, throttle: AsyncMock, alice: User, password_ok: MagicMock
     ) -> None:
         alice.is_active = False
@@ -160,23 +190,22 @@ class TestLogin:
         with pytest.raises(InvalidCredentialsError):
             await service.login(EMAIL, PASSWORD, CLIENT)
 
-        throttle.record_failure.assert_awaited_once_with(EMAIL, CLIENT)
+        assert throttle.mock_calls == [call.begin_attempt(EMAIL, CLIENT)]
         tokens.create_family.assert_not_awaited()
 
     async def test_throttled_login_is_refused_without_touching_the_repositories(
         self, service: AuthService, users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, password_ok: MagicMock
     ) -> None:
-        throttle.retry_after.return_value = 42
+        throttle.begin_attempt.return_value = 42
 
         with pytest.raises(TooManyAttemptsError) as raised:
             await service.login(EMAIL, PASSWORD, CLIENT)
 
         assert raised.value.retry_after_seconds == 42
-        users.get_by_email.assert_not_awaited()
+        assert throttle.mock_calls == [call.begin_attempt(EMAIL, CLIENT)]
+        assert users.mock_calls == []
+        assert tokens.mock_calls == []
         password_ok.assert_not_called()
-        tokens.create_family.assert_not_awaited()
-        throttle.record_failure.assert_not_awaited()
-        throttle.record_success.assert_not_awaited()
 
     async def test_outdated_hash_is_upgraded_on_login(
         self, service: AuthService, users: AsyncMock, alice: User, password_ok: MagicMock

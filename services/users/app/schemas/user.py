@@ -3,23 +3,42 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import EmailStr, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_validator
 
 from app.schemas.common import RequestModel, ResponseModel, TextValue
+from app.utils.password import is_common_password
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
 
 Username = Annotated[str, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+def _not_common(password: str) -> str:
+    if is_common_password(password):
+        msg = "is one of the most common passwords; choose another"
+        raise ValueError(msg)
+    return password
+
+
 #: Kept exactly as typed: no trimming, no normalisation.
 Password = Annotated[TextValue, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
+#: A password being chosen: also not one of the most common ones, nor the account's own name.
+NewPassword = Annotated[Password, AfterValidator(_not_common)]
 Email = Annotated[EmailStr, Field(max_length=254)]
 
 
 class UserCreate(RequestModel):
     email: Email
     username: Username
-    password: Password
+    password: NewPassword
+
+    @model_validator(mode="after")
+    def _password_is_not_the_name(self) -> Self:
+        if self.password.lower() in (self.email.lower(), self.username.lower()):
+            msg = "password must differ from the email and the username"
+            raise ValueError(msg)
+        return self
 
 
 class UserUpdate(RequestModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -335,3 +336,40 @@ class TestUpdateProfile:
 
         assert response.status_code == 409
         assert response.json()["code"] == "user_already_exists"
+
+
+@pytest.mark.integration
+class TestPasswordChoice:
+    """ASVS 6.2.4 and 6.2.11: no common breached password, and not the account's own name."""
+
+    @pytest.mark.parametrize("password", ["password", "12345678", "PASSWORD", "iloveyou", "passw0rd"])
+    async def test_a_common_password_is_refused(self, client: AsyncClient, password: str) -> None:
+        body = {"email": unique_email(), "username": unique_username(), "password": password}
+
+        response = await client.post("/api/v1/users", json=body)
+
+        assert response.status_code == 422
+        assert "common" in response.text
+
+    async def test_the_username_as_password_is_refused(self, client: AsyncClient) -> None:
+        username = unique_username()
+        body = {"email": unique_email(), "username": username, "password": username.upper()}
+
+        response = await client.post("/api/v1/users", json=body)
+
+        assert response.status_code == 422
+
+    async def test_the_email_as_password_is_refused(self, client: AsyncClient) -> None:
+        email = f"x{uuid.uuid4().hex[:6]}@ex.co"
+        body = {"email": email, "username": unique_username(), "password": email}
+
+        response = await client.post("/api/v1/users", json=body)
+
+        assert response.status_code == 422
+
+    async def test_an_uncommon_password_is_accepted(self, client: AsyncClient) -> None:
+        body = {"email": unique_email(), "username": unique_username(), "password": "SecurePass123!"}
+
+        response = await client.post("/api/v1/users", json=body)
+
+        assert response.status_code == 201

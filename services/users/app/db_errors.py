@@ -18,6 +18,16 @@ _CONFLICTS = frozenset({"40001", "40P01"})
 
 Meaning = Literal["unavailable", "conflict"]
 
+#: What asyncpg raises when the connection itself is lost or left unusable: a vanished socket or
+#: timeout (OSError), a closed connection, or a protocol left mid-operation by a killed backend
+#: ("cannot switch to state ...": InternalClientError).
+DRIVER_CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+
 
 def sqlstate(error: BaseException) -> str | None:
     """The SQLSTATE of ``error`` or of the driver error it wraps, if any."""
@@ -45,6 +55,4 @@ def meaning(error: BaseException) -> Meaning | None:
 
 def is_disconnect(error: BaseException) -> bool:
     """Whether the connection that raised ``error`` should not be used again."""
-    return isinstance(error, OSError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError) or (
-        meaning(error) == "unavailable"
-    )
+    return isinstance(error, DRIVER_CONNECTION_ERRORS) or meaning(error) == "unavailable"

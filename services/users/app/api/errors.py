@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.db_errors import meaning
+from app.db_errors import DRIVER_CONNECTION_ERRORS, meaning
 from app.exceptions import (
     AuthenticationError,
     ConflictError,
@@ -168,17 +168,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
-    # OSError covers refused or vanished sockets and timeouts (TimeoutError); the asyncpg errors
-    # come from the hot read path, which talks to the driver directly.
-    unavailable_errors = (
-        OperationalError,
-        InterfaceError,
-        PoolTimeoutError,
-        RedisError,
-        OSError,
-        asyncpg.PostgresConnectionError,
-        asyncpg.InterfaceError,
-    )
+    # The driver's own connection errors come from the read side, which talks to asyncpg directly.
+    unavailable_errors = (OperationalError, InterfaceError, PoolTimeoutError, RedisError, *DRIVER_CONNECTION_ERRORS)
     for unavailable in unavailable_errors:
         app.add_exception_handler(unavailable, _dependency_unavailable)
     app.add_exception_handler(DBAPIError, _database_error)

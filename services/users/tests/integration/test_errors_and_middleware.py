@@ -227,8 +227,9 @@ class TestUnexpectedError:
             asyncpg.exceptions.InterfaceError("cannot perform operation: another operation is in progress"),
             FileNotFoundError(2, "No such file or directory"),
             TimeoutError(),
+            asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
         ],
-        ids=["connection-lost", "driver-interface", "socket-gone", "timeout"],
+        ids=["connection-lost", "driver-interface", "socket-gone", "timeout", "protocol-broken"],
     )
     async def test_a_lost_database_connection_is_a_503(self, error: Exception) -> None:
         application = create_app()

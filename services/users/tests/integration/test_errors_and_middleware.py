@@ -18,7 +18,7 @@ from app.config import get_settings
 from app.main import create_app
 from app.models.user import User
 from tests.factories import unique_email, unique_username
-from tests.support.app_client import app_client
+from tests.support.app_client import app_client, response_when_a_route_raises
 
 MAX_BODY = 1024 * 1024
 GENERATED_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -232,15 +232,7 @@ class TestUnexpectedError:
         ids=["connection-lost", "driver-interface", "socket-gone", "timeout", "protocol-broken"],
     )
     async def test_a_lost_database_connection_is_a_503(self, error: Exception) -> None:
-        application = create_app()
-
-        @application.get("/lost")
-        async def lost() -> None:
-            raise error
-
-        transport = ASGITransport(app=application, raise_app_exceptions=False)
-        async with AsyncClient(transport=transport, base_url="http://test") as client:
-            response = await client.get("/lost")
+        response = await response_when_a_route_raises(error)
 
         assert response.status_code == 503
         assert response.json()["code"] == "service_unavailable"

@@ -19,6 +19,7 @@ from app.main import create_app
 from app.models.user import User
 from tests.conftest import PASSWORD, TEST_SECRET_KEY
 from tests.factories import unique_email, unique_username
+from tests.support.app_client import response_when_a_route_raises
 
 LONE_SURROGATE = "abc\ud800defgh"
 
@@ -130,15 +131,7 @@ class TestDatabaseErrorMeaning:
         ],
     )
     async def test_status_follows_the_sqlstate(self, error: Exception, status: int, code: str) -> None:
-        application = create_app()
-
-        @application.get("/fault")
-        async def fault() -> None:
-            raise error
-
-        transport = ASGITransport(app=application, raise_app_exceptions=False)
-        async with AsyncClient(transport=transport, base_url="http://test") as raw_client:
-            response = await raw_client.get("/fault")
+        response = await response_when_a_route_raises(error)
 
         assert response.status_code == status
         assert response.json()["code"] == code

@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import ReadDatabase, get_db, get_read_db
+from app.main import create_app
 
 
 def share_session(application: FastAPI, db_session: AsyncSession) -> None:
@@ -44,3 +45,16 @@ async def app_client(
                 yield client
     finally:
         application.dependency_overrides.clear()
+
+
+async def response_when_a_route_raises(error: BaseException) -> Response:
+    """What a fresh app answers when a route raises ``error`` (exceptions not re-raised)."""
+    application = create_app()
+
+    @application.get("/raises")
+    async def raises() -> None:
+        raise error
+
+    transport = ASGITransport(app=application, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.get("/raises")

@@ -13,7 +13,7 @@ import jwt
 from httpx import AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.models.token import TokenFamily
 from tests.conftest import PASSWORD
 
@@ -54,9 +54,9 @@ def secret_key() -> str:
     return get_settings().secret_key.get_secret_value()
 
 
-def valid_claims(user_id: int, **overrides: Any) -> dict[str, Any]:
+def valid_claims(user_id: int, settings: Settings | None = None, **overrides: Any) -> dict[str, Any]:
     """Every claim the service requires, valid now; ``...`` as a value removes the claim."""
-    settings = get_settings()
+    settings = settings or get_settings()
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": str(user_id),

@@ -20,26 +20,15 @@ from pydantic import SecretStr
 from app.config import Settings
 from app.exceptions import InvalidTokenError
 from app.utils.jwt import create_access_token, decode_access_token
+from tests.support.auth import valid_claims
 
 KEY = "unit-test-secret-key-" + "0123456789abcdef" * 4  # long enough for HS512 too
 SETTINGS = Settings(environment="test", secret_key=SecretStr(KEY), access_token_ttl_seconds=600)
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
-    """A valid set of claims; ``...`` as a value removes that claim."""
-    now = datetime.now(UTC)
-    base: dict[str, Any] = {
-        "sub": "42",
-        "iat": now,
-        "nbf": now,
-        "exp": now + timedelta(minutes=5),
-        "jti": str(uuid.uuid4()),
-        "iss": SETTINGS.jwt_issuer,
-        "aud": SETTINGS.jwt_audience,
-        "type": "access",
-    }
-    base.update(overrides)
-    return {name: value for name, value in base.items() if value is not ...}
+    """A valid set of claims for user 42; ``...`` as a value removes that claim."""
+    return valid_claims(42, SETTINGS, **overrides)
 
 
 def sign(

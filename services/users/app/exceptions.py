@@ -93,8 +93,3 @@ class TooManyAttemptsError(DomainError):
     def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
         self.retry_after_seconds = max(1, retry_after_seconds)
         super().__init__(message)
-
-
-class ServiceUnavailableError(DomainError):
-    code = "service_unavailable"
-    default_message = "A dependency of the service is unavailable"

@@ -26,7 +26,6 @@ from app.exceptions import (
     DomainError,
     NotFoundError,
     PermissionDeniedError,
-    ServiceUnavailableError,
     TooManyAttemptsError,
 )
 from app.schemas.error import ErrorResponse
@@ -39,7 +38,6 @@ _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (ConflictError, 409),
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
-    (ServiceUnavailableError, 503),
 )
 _CODE_BY_HTTP_STATUS = {
     400: "bad_request",

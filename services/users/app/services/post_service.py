@@ -41,8 +41,10 @@ class PostService:
         return await self._posts.list_published(limit=limit, offset=offset)
 
     async def list_user_posts(self, user_id: int, viewer: User | None, *, limit: int, offset: int) -> Sequence[Post]:
-        """A user's published posts; the user themself also sees their drafts."""
-        if await self._users.get_by_id(user_id) is None:
+        """A user's published posts; the user themself also sees their drafts. A deactivated
+        account is "not found", as its profile is."""
+        owner = await self._users.get_by_id(user_id)
+        if owner is None or owner.is_active is False:
             raise UserNotFoundError
         include_drafts = viewer is not None and viewer.id == user_id
         return await self._posts.list_by_user(user_id, include_drafts=include_drafts, limit=limit, offset=offset)

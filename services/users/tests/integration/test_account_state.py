@@ -43,6 +43,14 @@ class TestDeactivatedAccount:
         assert response.status_code == 404
         assert response.json()["code"] == "user_not_found"
 
+    async def test_post_list_is_not_found(self, client: AsyncClient, db_session: AsyncSession, user: User) -> None:
+        user.is_active = False
+        await db_session.commit()
+
+        response = await client.get(f"/api/v1/users/{user.id}/posts")
+
+        assert response.status_code == 404
+
 
 @pytest.mark.integration
 class TestEmailChange:

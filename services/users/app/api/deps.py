@@ -42,7 +42,7 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 async def get_user_service(session: SessionDep) -> UserService:
-    return UserService(UserRepository(session))
+    return UserService(UserRepository(session), TokenRepository(session))
 
 
 async def get_auth_service(request: Request, session: SessionDep, settings: SettingsDep) -> AuthService:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentUser, OptionalUser, PostServiceDep, ReadDbDep, UserServiceDep
+from app.api.deps import CurrentClaims, CurrentUser, OptionalUser, PostServiceDep, ReadDbDep, UserServiceDep
 from app.api.errors import error_responses
 from app.repositories.user_repository import PublicProfile, UserQueries
 from app.schemas.common import MAX_INT_ID, EntityId
@@ -36,9 +36,9 @@ async def read_user(user_id: EntityId, read_db: ReadDbDep) -> PublicProfile:
 
 @router.patch("/{user_id}", responses=error_responses(401, 403, 409, 422))
 async def update_user(
-    user_id: EntityId, user_data: UserUpdate, current_user: CurrentUser, users: UserServiceDep
+    user_id: EntityId, user_data: UserUpdate, current_user: CurrentUser, claims: CurrentClaims, users: UserServiceDep
 ) -> UserPrivateResponse:
-    user = await users.update_own_profile(current_user, user_id, user_data)
+    user = await users.update_own_profile(current_user, user_id, user_data, claims.session_id)
     return UserPrivateResponse.model_validate(user)
 
 

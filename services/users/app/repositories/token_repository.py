@@ -47,6 +47,13 @@ class TokenRepository(SqlRepository):
         )
         await self.session.execute(statement)
 
+    async def revoke_other_families(self, user_id: int, keep: uuid.UUID | None, revoked_at: datetime) -> None:
+        """Revoke every live family of ``user_id`` except ``keep``."""
+        statement = update(TokenFamily).where(TokenFamily.user_id == user_id, TokenFamily.revoked_at.is_(None))
+        if keep is not None:
+            statement = statement.where(TokenFamily.id != keep)
+        await self.session.execute(statement.values(revoked_at=revoked_at))
+
     async def revoke_access_token(self, jti: uuid.UUID, expires_at: datetime) -> None:
         statement = insert(RevokedAccessToken).values(jti=jti, expires_at=expires_at).on_conflict_do_nothing()
         await self.session.execute(statement)

@@ -8,6 +8,9 @@ CPU-bound and must not block the event loop.
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Protocol
 
 from app.exceptions import (
     CurrentPasswordInvalidError,
@@ -22,9 +25,16 @@ from app.schemas.user import UserCreate, UserUpdate
 from app.utils.password import dummy_verify, hash_password, verify_password
 
 
+class SessionRevoker(Protocol):
+    """Ends a user's login sessions (refresh token families and their access tokens)."""
+
+    async def revoke_other_families(self, user_id: int, keep: uuid.UUID | None, revoked_at: datetime) -> None: ...
+
+
 class UserService:
-    def __init__(self, user_repository: UserRepositoryPort) -> None:
+    def __init__(self, user_repository: UserRepositoryPort, sessions: SessionRevoker | None = None) -> None:
         self.user_repository = user_repository
+        self._sessions = sessions
 
     async def create_user(self, user_data: UserCreate) -> User:
         """Register a user. The database's unique indexes settle concurrent duplicates."""
@@ -71,12 +81,22 @@ class UserService:
             user.username = user_data.username
         return await self.user_repository.update(user)
 
-    async def update_own_profile(self, actor: User, user_id: int, user_data: UserUpdate) -> User:
-        """A user changes their own profile; an email change needs the current password."""
+    async def update_own_profile(
+        self, actor: User, user_id: int, user_data: UserUpdate, current_session: uuid.UUID | None = None
+    ) -> User:
+        """A user changes their own profile; an email change needs the current password.
+
+        A new email ends every other session of the account (whoever took it over is logged out);
+        ``current_session`` (the caller's token family) stays.
+        """
         if actor.id != user_id:
             raise PermissionDeniedError
+        old_email = actor.email.lower()
         if user_data.email is not None:
             password = user_data.current_password or ""
             if not await asyncio.to_thread(verify_password, password, actor.hashed_password):
                 raise CurrentPasswordInvalidError
-        return await self.update_user(user_id, user_data)
+        user = await self.update_user(user_id, user_data)
+        if self._sessions is not None and user.email.lower() != old_email:
+            await self._sessions.revoke_other_families(user.id, current_session, datetime.now(UTC))
+        return user

@@ -84,3 +84,37 @@ class TestEmailChange:
 
         assert response.status_code == 200
         assert response.json()["is_verified"] is True
+
+    async def test_a_new_email_ends_every_other_session(self, client: AsyncClient, user: User) -> None:
+        this_session = await _login(client, user)
+        other_session = await _login(client, user)
+        this_headers = {"Authorization": f"Bearer {this_session['access_token']}"}
+        other_headers = {"Authorization": f"Bearer {other_session['access_token']}"}
+
+        changed = await client.patch(
+            f"/api/v1/users/{user.id}",
+            json={"email": "moved.elsewhere@example.com", "current_password": PASSWORD},
+            headers=this_headers,
+        )
+
+        assert changed.status_code == 200
+        assert (await client.get("/api/v1/users/me", headers=other_headers)).status_code == 401
+        refused = await client.post("/api/v1/auth/refresh", json={"refresh_token": other_session["refresh_token"]})
+        assert refused.status_code == 401
+        assert (await client.get("/api/v1/users/me", headers=this_headers)).status_code == 200
+        kept = await client.post("/api/v1/auth/refresh", json={"refresh_token": this_session["refresh_token"]})
+        assert kept.status_code == 200
+
+    async def test_a_new_username_keeps_every_session(self, client: AsyncClient, user: User) -> None:
+        this_session = await _login(client, user)
+        other_session = await _login(client, user)
+
+        changed = await client.patch(
+            f"/api/v1/users/{user.id}",
+            json={"username": "renamed_only"},
+            headers={"Authorization": f"Bearer {this_session['access_token']}"},
+        )
+
+        assert changed.status_code == 200
+        other_headers = {"Authorization": f"Bearer {other_session['access_token']}"}
+        assert (await client.get("/api/v1/users/me", headers=other_headers)).status_code == 200

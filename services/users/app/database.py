@@ -59,21 +59,20 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
+def create_engine(settings: Settings) -> AsyncEngine:
     """The service's engine: a bounded pool, pre-ping off (asyncpg reports dead sockets itself)."""
-    options: dict[str, Any] = {
-        "pool_size": settings.db_pool_size,
-        "max_overflow": settings.db_max_overflow,
-        "pool_timeout": settings.db_pool_timeout_seconds,
-        "hide_parameters": settings.is_production,  # user input stays out of production logs
-        "connect_args": {
+    return create_async_engine(
+        async_url(settings.database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        hide_parameters=settings.is_production,  # user input stays out of production logs
+        connect_args={
             "server_settings": {"application_name": "users-service"},
             "timeout": settings.db_connect_timeout_seconds,
             "command_timeout": settings.db_command_timeout_seconds,
         },
-    }
-    options.update(overrides)
-    return create_async_engine(async_url(settings.database_url), **options)
+    )
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

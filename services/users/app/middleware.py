@@ -85,13 +85,17 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, counting_receive, send)
 
+    @property
+    def _too_large_detail(self) -> str:
+        return f"Request body exceeds {self.max_bytes} bytes"
+
     def _too_large(self) -> HTTPException:
-        return HTTPException(status_code=413, detail=f"Request body exceeds {self.max_bytes} bytes")
+        return HTTPException(status_code=413, detail=self._too_large_detail)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         """Answer without reading the body (or running the app) at all."""
         body = ErrorResponse(
-            detail=f"Request body exceeds {self.max_bytes} bytes",
+            detail=self._too_large_detail,
             code="payload_too_large",
             request_id=scope.get("state", {}).get("request_id"),
         )

@@ -72,10 +72,9 @@ class UserService:
         if not user:
             msg = f"User {user_id} not found"
             raise UserNotFoundError(msg)
-        if user_data.email and user_data.email.lower() != user.email.lower():
-            user.email = user_data.email
-            user.is_verified = False  # the new address has not been verified
-        elif user_data.email:
+        if user_data.email:
+            if user_data.email.lower() != user.email.lower():
+                user.is_verified = False  # the new address has not been verified
             user.email = user_data.email
         if user_data.username:
             user.username = user_data.username

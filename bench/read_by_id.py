@@ -11,28 +11,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 from bench.http_load import run_load
 from devtools import embedded_pg
+from devtools.net import free_port, wait_for_http_ok
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE_DIR = REPO_ROOT / "services" / "users"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _prepare_database() -> str:
@@ -57,29 +48,16 @@ async def _seed(url: str) -> None:
 
 @contextmanager
 def _server(app: str, app_dir: Path, database_url: str) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"}
     command = [sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--port", str(port), "--no-access-log"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     try:
-        _wait_ready(port)
+        wait_for_http_ok(f"http://127.0.0.1:{port}/api/v1/users/1", process)
         yield port
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def _wait_ready(port: int, deadline_seconds: float = 30) -> None:
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/users/1", timeout=1).status_code == 200:  # noqa: PLR2004
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    msg = f"server on port {port} not ready"
-    raise TimeoutError(msg)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from app.models.user import User
 from app.utils.jwt import create_access_token
 from app.utils.password import hash_password, reset_password_hasher_cache
 from devtools.embedded_redis import running_redis
+from devtools.net import free_port
 from tests.factories import UserFactory
 from tests.support.app_client import app_client
 from tests.support.databases import (
@@ -41,12 +42,6 @@ from tests.support.smtp import RecordingHandler, SmtpServer
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 _SERVER_KEY = pytest.StashKey[TestServer]()
 _WORKER_DB_KEY = pytest.StashKey[str]()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _worker_id(config: pytest.Config) -> str:
@@ -68,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
         DATABASE_URL=database_url,
         SECRET_KEY=TEST_SECRET_KEY,
         SMTP_HOST="127.0.0.1",
-        SMTP_PORT=str(_free_port()),
+        SMTP_PORT=str(free_port()),
     )
     os.environ.pop("REDIS_URL", None)
     get_settings.cache_clear()
@@ -167,6 +162,14 @@ def mock_settings() -> Iterator[Settings]:
     finally:
         for name, value in original.items():
             setattr(settings, name, value)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A local port that is bound but never listens: connections to it are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import DEVELOPMENT_SECRET_KEY
+from devtools.net import free_port, wait_for_http_ok
 from tests.factories import unique_email, unique_username
 from tests.support.databases import SERVICE_ROOT, TRUNCATE_ALL_TABLES
 from tests.support.smtp import RecordingHandler
@@ -35,12 +34,6 @@ PASSWORD = "SecurePass123!"
 SECRET_KEY = secrets.token_urlsafe(48)
 STARTUP_DEADLINE_SECONDS = 30.0
 STOP_DEADLINE_SECONDS = 15.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -57,23 +50,9 @@ class ServiceProcess:
 
     def wait_until_ready(self, deadline_seconds: float = STARTUP_DEADLINE_SECONDS) -> None:
         """Poll ``/health/ready`` until it answers 200; fail early if the process exits."""
-        deadline = time.monotonic() + deadline_seconds
-        with httpx.Client(base_url=self.base_url, timeout=2.0) as http:
-            while True:
-                try:
-                    if http.get(f"{API}/health/ready").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass  # not listening yet
-                if time.monotonic() > deadline:
-                    msg = f"service not ready within {deadline_seconds}s:\n{self.output()}"
-                    raise TimeoutError(msg)
-                try:  # the poll interval, which also notices a process that died
-                    returncode = self.process.wait(timeout=0.05)
-                except subprocess.TimeoutExpired:
-                    continue
-                msg = f"service exited with {returncode} before being ready:\n{self.output()}"
-                raise RuntimeError(msg)
+        wait_for_http_ok(
+            f"{self.base_url}{API}/health/ready", self.process, deadline_seconds=deadline_seconds, describe=self.output
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -109,7 +88,7 @@ def _service_env(database_url: str, **overrides: str | None) -> dict[str, str]:
 
 
 def _launch(env: dict[str, str], log_dir: Path) -> ServiceProcess:
-    port = _free_port()
+    port = free_port()
     log_path = log_dir / f"uvicorn-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - fixed command, our own interpreter
@@ -345,7 +324,7 @@ class TestStartupConfiguration:
         env = _service_env(database_url, SECRET_KEY=secret_key)
 
         result = subprocess.run(  # noqa: S603 - fixed command, our own interpreter
-            _uvicorn_command(_free_port()),
+            _uvicorn_command(free_port()),
             cwd=SERVICE_ROOT,
             env=env,
             capture_output=True,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -246,14 +245,6 @@ class TestUnexpectedError:
         assert response.status_code == 500
         assert GENERATED_REQUEST_ID.match(response.json()["request_id"])
         assert response.headers["x-request-id"] == response.json()["request_id"]
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A local port that is bound but never listens: connections to it are refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture

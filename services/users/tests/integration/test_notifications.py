@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 from unittest.mock import patch
 
@@ -59,21 +58,19 @@ class TestSendNotification:
 
 @pytest.mark.integration
 async def test_send_email_reports_an_unreachable_server_instead_of_raising(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, closed_port: int
 ) -> None:
     """The response that scheduled the email is gone: a failure is logged, never raised."""
     from app import tasks  # noqa: PLC0415
     from app.config import get_settings  # noqa: PLC0415
 
-    with socket.socket() as bound_but_not_listening:
-        bound_but_not_listening.bind(("127.0.0.1", 0))
-        monkeypatch.setenv("SMTP_PORT", str(bound_but_not_listening.getsockname()[1]))
+    monkeypatch.setenv("SMTP_PORT", str(closed_port))
+    get_settings.cache_clear()
+    try:
+        delivered = await tasks.send_email("someone@example.com", "Subject", "Body")
+    finally:
+        monkeypatch.undo()
         get_settings.cache_clear()
-        try:
-            delivered = await tasks.send_email("someone@example.com", "Subject", "Body")
-        finally:
-            monkeypatch.undo()
-            get_settings.cache_clear()
 
     assert delivered is False
     assert "could not send email to someone@example.com" in caplog.text

@@ -184,6 +184,23 @@ class TestLogin:
         assert without_request_id(response) == without_request_id(wrong_password)
 
     @pytest.mark.parametrize(
+        "stored_hash",
+        ["garbage", "", "$argon2id$v=19$m=19456,t=2,p=1$c2Fsd\u00e9HNhbHQ$aGFzaGhhc2g"],
+        ids=["not-a-hash", "empty", "argon2-non-ascii"],
+    )
+    async def test_a_malformed_stored_hash_is_a_failed_login_not_a_500(
+        self, client: AsyncClient, db_session: AsyncSession, stored_hash: str
+    ) -> None:
+        damaged = await UserFactory.create(db_session, hashed_password=stored_hash)
+        wrong_password = await login(client, unique_email(), PASSWORD)
+
+        response = await login(client, damaged.email, PASSWORD)
+
+        assert response.status_code == 401, response.text
+        assert without_request_id(response) == without_request_id(wrong_password)
+        assert without_request_id(response)["code"] == "invalid_credentials"
+
+    @pytest.mark.parametrize(
         "body",
         [
             {},

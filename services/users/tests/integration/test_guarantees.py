@@ -10,21 +10,25 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 from pwdlib import PasswordHash
-from sqlalchemy import event, func, select, text
+from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
+from app.api.deps import SessionDep
 from app.config import get_settings
+from app.exceptions import ConflictError
 from app.main import create_app
 from app.models.user import User
 from app.utils import password as password_module
@@ -227,31 +231,101 @@ class TestDatabaseTimeouts:
         assert first.status_code == 404  # served once the lock was gone: the timeout was the pool's
 
 
+@asynccontextmanager
+async def serving(application: FastAPI) -> AsyncIterator[AsyncClient]:
+    """``application`` with its real sessions; an exception raised after the response was sent is
+    not re-raised, so the client sees exactly what was sent."""
+    async with LifespanManager(application) as manager:
+        transport = ASGITransport(app=manager.app, raise_app_exceptions=False)
+        async with AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+async def stored_users_with_email(engine: AsyncEngine, email: str) -> int:
+    async with engine.connect() as connection:
+        return int(await connection.scalar(select(func.count()).where(User.email == email)) or 0)
+
+
+def app_that_writes_then(error: Exception | None) -> FastAPI:
+    """The service with one more route: it adds a user through the request's session, then raises ``error``."""
+    application = create_app()
+
+    @application.post("/write-then-fail")
+    async def write_then_fail(email: str, session: SessionDep) -> dict[str, str]:
+        session.add(User(email=email, username=unique_username(), hashed_password="x"))
+        await session.flush()
+        if error is not None:
+            raise error
+        return {"email": email}
+
+    return application
+
+
 @pytest.mark.integration
-class TestCommittedBeforeTheResponse:
+class TestRequestBoundary:
+    """A 2xx means committed before the response is sent; any error rolls back."""
+
     async def test_a_commit_that_fails_never_gives_a_2xx(self, test_engine: AsyncEngine) -> None:
-        """The commit runs before the response is sent: a failed commit is the response, not a 201 already sent."""
         account = registration()
 
         def connection_lost_at_commit(session: Session) -> None:
             if not session.in_nested_transaction():  # the request's own transaction, not a savepoint
                 raise OperationalError("COMMIT", {}, ConnectionResetError("connection reset during COMMIT"))
 
-        application = create_app()
-        async with LifespanManager(application) as manager:
-            # Exceptions raised after the response was sent are not re-raised: the client sees what was sent.
-            transport = ASGITransport(app=manager.app, raise_app_exceptions=False)
-            async with AsyncClient(transport=transport, base_url="http://test") as client:
-                event.listen(Session, "before_commit", connection_lost_at_commit)
-                try:
-                    response = await client.post(USERS, json=account)
-                finally:
-                    event.remove(Session, "before_commit", connection_lost_at_commit)
+        async with serving(create_app()) as client:
+            event.listen(Session, "before_commit", connection_lost_at_commit)
+            try:
+                response = await client.post(USERS, json=account)
+            finally:
+                event.remove(Session, "before_commit", connection_lost_at_commit)
 
         assert_unavailable(response)
-        async with test_engine.connect() as connection:
-            stored = await connection.scalar(select(func.count()).where(User.email == account["email"]))
-        assert stored == 0
+        assert await stored_users_with_email(test_engine, account["email"]) == 0
+
+    @pytest.mark.parametrize(
+        ("error", "status"),
+        [(ConflictError(), 409), (RuntimeError("a bug after the write"), 500)],
+        ids=["domain-error", "unexpected-error"],
+    )
+    async def test_an_error_after_a_write_leaves_nothing_behind(
+        self, test_engine: AsyncEngine, error: Exception, status: int
+    ) -> None:
+        email = unique_email()
+
+        async with serving(app_that_writes_then(error)) as client:
+            response = await client.post("/write-then-fail", params={"email": email})
+
+        assert response.status_code == status
+        assert await stored_users_with_email(test_engine, email) == 0
+
+    async def test_the_control_a_write_without_error_is_kept(self, test_engine: AsyncEngine) -> None:
+        email = unique_email()
+        try:
+            async with serving(app_that_writes_then(None)) as client:
+                response = await client.post("/write-then-fail", params={"email": email})
+
+            assert response.status_code == 200
+            assert await stored_users_with_email(test_engine, email) == 1
+        finally:
+            async with test_engine.begin() as connection:
+                await connection.execute(delete(User).where(User.email == email))
+
+
+@pytest.mark.integration
+class TestPasswordsKeptAsTyped:
+    async def test_spaces_and_unicode_composition_are_part_of_the_password(self, client: AsyncClient) -> None:
+        typed = "  Ame\u0301lie's pass 9  "  # leading and trailing spaces, a combining accent
+        account = registration() | {"password": typed}
+        assert (await client.post(USERS, json=account)).status_code == 201
+
+        exact = await client.post(LOGIN, json={"email": account["email"], "password": typed})
+        stripped = await client.post(LOGIN, json={"email": account["email"], "password": typed.strip()})
+        composed = await client.post(
+            LOGIN, json={"email": account["email"], "password": unicodedata.normalize("NFC", typed)}
+        )
+
+        assert exact.status_code == 200
+        assert stripped.status_code == composed.status_code == 401
 
 
 class ThreadRecordingHasher:

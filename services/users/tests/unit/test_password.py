@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.utils.password import hash_password, is_common_password, needs_rehash, verify_password
 
 PASSWORD = "Correct-horse-battery-9"
@@ -73,3 +74,19 @@ class TestNeedsRehash:
 @pytest.mark.parametrize(("password", "common"), [("password", True), ("PassWord", True), (PASSWORD, False)])
 def test_common_passwords_are_recognised_in_any_letter_case(password: str, common: bool) -> None:
     assert is_common_password(password) is common
+
+
+@pytest.mark.unit
+def test_all_30000_most_common_breached_passwords_are_refused() -> None:
+    breached = FREQUENCY_LISTS["passwords"]
+
+    assert len(breached) == 30_000
+    assert all(is_common_password(password) for password in breached)
+
+
+@pytest.mark.unit
+def test_the_default_argon2_parameters_are_owasps() -> None:
+    """OWASP's argon2id minimum: 19 MiB of memory, 2 iterations, 1 degree of parallelism."""
+    names = ("argon2_memory_cost_kib", "argon2_time_cost", "argon2_parallelism")
+
+    assert tuple(Settings.model_fields[name].default for name in names) == (19456, 2, 1)

@@ -24,6 +24,7 @@ import httpx
 from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -78,10 +79,10 @@ async def propagate_request_id(request: httpx.Request) -> None:
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds ``request_id`` (``None`` outside a request) to every record."""
+    """Adds ``request_id`` (empty outside a request) to every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        record.request_id = _request_id.get() or ""
         return True
 
 
@@ -110,6 +111,7 @@ def build_formatter(service_name: str, *, json: bool) -> logging.Formatter:
             _JSON_FIELDS,
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             static_fields={"service": service_name},
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],
         )
     return logging.Formatter(_TEXT_FORMAT)
 
@@ -131,6 +133,9 @@ def configure_logging(service_name: str, settings: ObservabilitySettings) -> log
     handler.setFormatter(build_formatter(service_name, json=settings.json_logs))
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    # SQLAlchemy caps its loggers at WARNING on import (INFO would be every statement): DEBUG
+    # lifts the cap, any other level keeps it.
+    logging.getLogger("sqlalchemy").setLevel(logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()

@@ -79,10 +79,15 @@ async def propagate_request_id(request: httpx.Request) -> None:
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds ``request_id`` (empty outside a request) to every record."""
+    """Adds ``request_id`` to every record (``missing`` outside a request)."""
+
+    def __init__(self, missing: str | None = None) -> None:
+        super().__init__()
+        self.missing = missing
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get() or ""
+        request_id = _request_id.get()
+        record.request_id = request_id if request_id is not None else self.missing
         return True
 
 
@@ -128,7 +133,7 @@ def configure_logging(service_name: str, settings: ObservabilitySettings) -> log
             root.removeHandler(handler)
     handler = _StderrHandler()
     handler.servicekit = True  # type: ignore[attr-defined]
-    handler.addFilter(RequestIdFilter())
+    handler.addFilter(RequestIdFilter(missing=None if settings.json_logs else "-"))
     handler.addFilter(RedactionFilter())
     handler.setFormatter(build_formatter(service_name, json=settings.json_logs))
     root.addHandler(handler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.types import Receive, Scope, Send
 
 from devtools.net import free_port
 from servicekit.metrics import WorkerMetrics, serve_metrics
@@ -34,9 +35,9 @@ async def test_outgoing_calls_carry_the_request_id_being_served() -> None:
 
     app.add_middleware(RequestLogMiddleware)
 
-    async def with_request_id(scope: dict[str, object], receive: object, send: object) -> None:
+    async def with_request_id(scope: Scope, receive: Receive, send: Send) -> None:
         scope["state"] = {"request_id": "req-7"}
-        await app(scope, receive, send)  # type: ignore[arg-type]
+        await app(scope, receive, send)
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_request_id), base_url="http://t") as client:
         response = await client.get("/call")

@@ -64,7 +64,7 @@ test-e2e: setup
 	$(PYTEST) -m e2e
 
 test-servicekit: setup
-	$(BIN)/pytest
+	$(BIN)/pytest servicekit/tests
 
 # The browser test needs Chromium: installed from Debian where this runs as root with apt-get
 # (CI does); anywhere else the test is skipped with the reason, and this step changes nothing.

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from httpx import ASGITransport, AsyncClient, Response
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.config import get_settings
 from app.main import app, create_app
@@ -55,13 +55,13 @@ def limited_client(low_limits: None, client: AsyncClient) -> AsyncClient:
     return client
 
 
-def app_instance(db_session: AsyncSession, client_host: str) -> AbstractAsyncContextManager[AsyncClient]:
+def app_instance(db_connection: AsyncConnection | None, client_host: str) -> AbstractAsyncContextManager[AsyncClient]:
     """A separate instance of the service (its own app, lifespan and throttle store).
 
-    Like the ``client`` fixture, its requests share the test's ``db_session``; requests come
-    from ``client_host``.
+    Like the ``client`` fixture, its requests run inside the test's transaction (or, without a
+    connection, commit for real like ``live_client``); requests come from ``client_host``.
     """
-    return app_client(create_app(), db_session, client_host)
+    return app_client(create_app(), db_connection, client_host)
 
 
 async def counter_value(redis: Redis, key: str) -> int:
@@ -295,12 +295,12 @@ class TestLoginThrottling:
         assert response.status_code == 200
 
     async def test_separate_instances_without_redis_do_not_share_counters(
-        self, low_limits: None, db_session: AsyncSession, user: User
+        self, low_limits: None, db_connection: AsyncConnection, user: User
     ) -> None:
         """The control for the Redis tests: in-process counters are per instance."""
         assert "REDIS_URL" not in os.environ
         host = unique_client_host()
-        async with app_instance(db_session, host) as first, app_instance(db_session, host) as second:
+        async with app_instance(db_connection, host) as first, app_instance(db_connection, host) as second:
             for _ in range(ACCOUNT_LIMIT):
                 await login(first, user.email, "Wrong-password-123")
             assert_throttled(await login(first, user.email))
@@ -310,12 +310,16 @@ class TestLoginThrottling:
         assert response.status_code == 200
 
     async def test_concurrent_wrong_passwords_cannot_exceed_the_account_limit(
-        self, limited_client: AsyncClient, user: User
+        self, low_limits: None, live_client: AsyncClient, live_user: User
     ) -> None:
-        """Every attempt is counted before its password is checked, so a burst cannot slip past."""
-        statuses = await concurrent_wrong_passwords(limited_client, user.email, 20)
+        """Every attempt is counted before its password is checked, so a burst cannot slip past.
 
-        right_password = await login(limited_client, user.email)
+        ``live_client``: the requests really run at once, password checks included.
+        """
+        user = live_user
+        statuses = await concurrent_wrong_passwords(live_client, user.email, 20)
+
+        right_password = await login(live_client, user.email)
 
         # In process the count is exact: the first ACCOUNT_LIMIT attempts get through, no more.
         assert statuses == Counter({401: ACCOUNT_LIMIT, 429: 20 - ACCOUNT_LIMIT})
@@ -331,11 +335,11 @@ class TestLoginThrottlingWithRedis:
     """Every test saves the keys it counts on (``saved_keys``): a failing test leaves no counter behind."""
 
     async def test_account_counter_is_shared_by_instances(
-        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, db_session: AsyncSession, user: User
+        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, db_connection: AsyncConnection, user: User
     ) -> None:
         hosts = unique_client_host(), unique_client_host()
         await saved_keys.save(account_key(user.email), *map(client_key, hosts))
-        async with app_instance(db_session, hosts[0]) as first, app_instance(db_session, hosts[1]) as second:
+        async with app_instance(db_connection, hosts[0]) as first, app_instance(db_connection, hosts[1]) as second:
             for _ in range(ACCOUNT_LIMIT):
                 assert (await login(first, user.email, "Wrong-password-123")).status_code == 401
 
@@ -349,12 +353,12 @@ class TestLoginThrottlingWithRedis:
         assert int(response.headers["Retry-After"]) * 1000 >= ttl_ms
 
     async def test_client_counter_is_shared_by_instances(
-        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, db_session: AsyncSession, user: User
+        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, db_connection: AsyncConnection, user: User
     ) -> None:
         host = unique_client_host()
         emails = [unique_email() for _ in range(CLIENT_LIMIT)]
         await saved_keys.save(client_key(host), account_key(user.email), *map(account_key, emails))
-        async with app_instance(db_session, host) as first, app_instance(db_session, host) as second:
+        async with app_instance(db_connection, host) as first, app_instance(db_connection, host) as second:
             for attempt, email in enumerate(emails):
                 instance = first if attempt % 2 else second
                 assert (await login(instance, email, "Wrong-password-123")).status_code == 401
@@ -365,12 +369,12 @@ class TestLoginThrottlingWithRedis:
         assert await counter_value(redis, client_key(host)) == CLIENT_LIMIT + 1  # the refused attempt counts too
 
     async def test_success_on_one_instance_resets_the_account_for_all(
-        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, db_session: AsyncSession, user: User
+        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, db_connection: AsyncConnection, user: User
     ) -> None:
         key = account_key(user.email)
         hosts = unique_client_host(), unique_client_host()
         await saved_keys.save(key, *map(client_key, hosts))
-        async with app_instance(db_session, hosts[0]) as first, app_instance(db_session, hosts[1]) as second:
+        async with app_instance(db_connection, hosts[0]) as first, app_instance(db_connection, hosts[1]) as second:
             for _ in range(ACCOUNT_LIMIT - 1):
                 await login(first, user.email, "Wrong-password-123")
             assert await counter_value(redis, key) == ACCOUNT_LIMIT - 1
@@ -401,12 +405,14 @@ class TestLoginThrottlingWithRedis:
         assert await counter_value(redis, shared_client_key) == client_failures_before + 1
 
     async def test_concurrent_wrong_passwords_cannot_exceed_the_account_limit(
-        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, db_session: AsyncSession, user: User
+        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, live_user: User
     ) -> None:
+        """Two instances with real sessions (no shared test transaction): the burst really races."""
+        user = live_user
         key = account_key(user.email)
         hosts = unique_client_host(), unique_client_host()
         await saved_keys.save(key, *map(client_key, hosts))
-        async with app_instance(db_session, hosts[0]) as first, app_instance(db_session, hosts[1]) as second:
+        async with app_instance(None, hosts[0]) as first, app_instance(None, hosts[1]) as second:
             statuses = await concurrent_wrong_passwords(first, user.email, 20)
 
             right_password = await login(second, user.email)

@@ -46,7 +46,7 @@ format: setup
 	$(BIN)/ruff format .
 
 test: lint
-	$(PYTEST) -n $(PYTEST_WORKERS) --cov=app --cov-report=term-missing:skip-covered --cov-fail-under=90
+	$(PYTEST) -n $(PYTEST_WORKERS) --cov=app --cov-report=term-missing:skip-covered --cov-fail-under=95
 
 test-unit: setup
 	$(PYTEST) -m unit

@@ -10,6 +10,7 @@ from app.api.deps import (
     CurrentUser,
     OptionalUser,
     PostServiceDep,
+    ProfileServiceDep,
     ReadDbDep,
     UserServiceDep,
 )
@@ -42,11 +43,15 @@ async def read_user(user_id: EntityId, read_db: ReadDbDep) -> PublicProfile:
     return await UserQueries(read_db).require_public_profile(user_id)
 
 
-@router.patch("/{user_id}", responses=error_responses(400, 401, 403, 409, 422))
+@router.patch("/{user_id}", responses=error_responses(400, 401, 403, 409, 422, 429))
 async def update_user(
-    user_id: EntityId, user_data: UserUpdate, current_user: CurrentUser, claims: CurrentClaims, users: UserServiceDep
+    user_id: EntityId,
+    user_data: UserUpdate,
+    current_user: CurrentUser,
+    claims: CurrentClaims,
+    profiles: ProfileServiceDep,
 ) -> UserPrivateResponse:
-    user = await users.update_own_profile(current_user, user_id, user_data, claims.session_id)
+    user = await profiles.update_own_profile(current_user, user_id, user_data, claims.session_id)
     return UserPrivateResponse.model_validate(user)
 
 

@@ -179,7 +179,7 @@ class TestOpenApi:
             ("post", "/api/v1/users", {"201", "400", "409", "422"}),
             ("get", "/api/v1/users/{user_id}", {"200", "404", "422"}),
             ("get", "/api/v1/users/me", {"200", "401"}),
-            ("patch", "/api/v1/users/{user_id}", {"200", "400", "401", "403", "409", "422"}),
+            ("patch", "/api/v1/users/{user_id}", {"200", "400", "401", "403", "409", "422", "429"}),
             ("get", "/api/v1/users/{user_id}/posts", {"200", "404", "422"}),
             ("post", "/api/v1/auth/login", {"200", "400", "401", "422", "429"}),
             ("post", "/api/v1/auth/refresh", {"200", "400", "401", "422"}),

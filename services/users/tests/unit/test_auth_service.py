@@ -191,7 +191,10 @@ class TestLogin:
     ) -> None:
         users.get_by_email.return_value = None
 
-        with patch("app.services.user_service.dummy_verify", autospec=True) as dummy, pytest.raises(InvalidCredentialsError):
+        with (
+            patch("app.services.user_service.dummy_verify", autospec=True) as dummy,
+            pytest.raises(InvalidCredentialsError),
+        ):
             await service.login("nobody@example.com", PASSWORD, CLIENT)
 
         dummy.assert_called_once_with(PASSWORD)

@@ -91,7 +91,10 @@ class TestUserService:
     ) -> None:
         mock_user_repository.get_by_email.return_value = None
 
-        with patch("app.services.user_service.dummy_verify", autospec=True) as mock_dummy, pytest.raises(InvalidCredentialsError):
+        with (
+            patch("app.services.user_service.dummy_verify", autospec=True) as mock_dummy,
+            pytest.raises(InvalidCredentialsError),
+        ):
             await user_service.authenticate("nobody@example.com", "whatever-password")
 
         mock_dummy.assert_called_once_with("whatever-password")

@@ -16,11 +16,12 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
+from app.db_errors import sqlstate
 from app.exceptions import ConflictError
 from app.main import create_app
 from app.models.user import User
@@ -98,6 +99,18 @@ async def wait_until_a_request_waits_on_the_lock(engine: AsyncEngine, deadline_s
 @pytest.mark.integration
 class TestDatabaseTimeouts:
     """A database that does not answer in time gives 503 with Retry-After, not a hung request."""
+
+    async def test_a_statement_cancelled_by_the_servers_statement_timeout(self, test_engine: AsyncEngine) -> None:
+        """A ``statement_timeout`` set by the operator (on the role or database) cancels on the server."""
+        async with test_engine.connect() as connection, connection.begin():
+            await connection.execute(text("SET LOCAL statement_timeout = '10ms'"))
+            with pytest.raises(DBAPIError) as cancelled:
+                await connection.execute(text("SELECT pg_sleep(5)"))
+
+        response = await response_when_a_route_raises(cancelled.value)
+
+        assert sqlstate(cancelled.value) == "57014"  # query_canceled
+        assert_unavailable(response)
 
     async def test_a_read_past_the_command_timeout(self, test_engine: AsyncEngine) -> None:
         async with configured_app(DB_COMMAND_TIMEOUT_SECONDS="0.5") as client, users_table_locked(test_engine):

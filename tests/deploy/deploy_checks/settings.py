@@ -1,0 +1,90 @@
+"""What a service's settings require, asked of the service itself in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from deploy_checks.repo import SERVICES_DIR
+
+_PROBE = Path(__file__).with_name("_settings_probe.py")
+
+#: Variables read by the server process rather than the settings (uvicorn's own).
+PROCESS_VARIABLES = frozenset({"FORWARDED_ALLOW_IPS", "WEB_CONCURRENCY"})
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    variables: frozenset[str]
+    required: frozenset[str]
+    shared_state: frozenset[str]
+
+
+_PLACEHOLDER_SECRET = secrets.token_urlsafe(48)
+
+
+def placeholder_secret() -> str:
+    """A value of the shape a secret store provides: long and random (one per run)."""
+    return _PLACEHOLDER_SECRET
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    settings: ServiceSettings
+    #: Per labelled environment: None, or why the settings refuse it.
+    validation: dict[str, str | None]
+    #: Of the paths asked about, those a GET reaches a route for.
+    served: frozenset[str]
+
+
+def probe(service: str, environments: dict[str, dict[str, str]], paths: tuple[str, ...] = ()) -> ProbeResult:
+    """Ask the service, in its own folder and interpreter, about its settings and routes."""
+    return _probe(service, json.dumps({"environments": environments, "paths": list(paths)}, sort_keys=True))
+
+
+@cache
+def _probe(service: str, request: str) -> ProbeResult:
+    result = subprocess.run(
+        [sys.executable, str(_PROBE)],
+        cwd=SERVICES_DIR / service,
+        input=request,
+        env={"PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        msg = f"settings probe of {service} failed:\n{result.stderr}"
+        raise RuntimeError(msg)
+    answer = json.loads(result.stdout)
+    described = ServiceSettings(
+        variables=frozenset(answer["variables"]),
+        required=frozenset(answer["required"]),
+        shared_state=frozenset(answer["shared_state"]),
+    )
+    return ProbeResult(described, answer["validation"], frozenset(answer["served"]))
+
+
+@cache
+def describe(service: str) -> ServiceSettings:
+    return probe(service, {}).settings
+
+
+def runtime_problems(service: str, environment: dict[str, str], paths: dict[str, str] | None = None) -> list[str]:
+    """The environment must start the service (its settings validate on it), and each labelled
+    path (a probe, a HEALTHCHECK) must be a route of it. One subprocess for both."""
+    paths = paths or {}
+    result = probe(service, {"environment": environment}, tuple(sorted(set(paths.values()))))
+    error = result.validation["environment"]
+    problems = [f"the {service} settings refuse the environment: {error}"] if error else []
+    problems += [
+        f"{label}: {path} is not a route of {service}" for label, path in paths.items() if path not in result.served
+    ]
+    return problems

@@ -1,7 +1,8 @@
 """Run as a script inside a service's folder (every service's package is called ``app``, so one
-process per service). Reads ``{"environments": {label: {VAR: value}}, "paths": [...]}`` on stdin
-and prints what the service's settings require, which of the paths its app serves to a GET, and
-whether each environment validates."""
+process per service, kept for the whole test run). Reads one request a line on stdin,
+``{"environments": {label: {VAR: value}}, "paths": [...]}``, and answers one line: what the
+service's settings require, which of the paths its app serves to a GET, and whether each
+environment validates."""
 
 from __future__ import annotations
 
@@ -16,8 +17,13 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 def main() -> None:
-    request = json.load(sys.stdin)
     sys.path.insert(0, str(Path.cwd()))
+    for line in sys.stdin:
+        sys.stdout.write(json.dumps(answer(json.loads(line))) + "\n")
+        sys.stdout.flush()
+
+
+def answer(request: dict[str, Any]) -> dict[str, Any]:
     served = _served_paths(request.get("paths", []))
     from pydantic import SecretStr  # noqa: PLC0415 - after the path set-up, like the service
 
@@ -42,14 +48,13 @@ def main() -> None:
             return str(error)
         return None
 
-    result = {
+    return {
         "variables": sorted(field["env"] for field in fields.values()),
         "required": sorted(_required(fields, validates)),
         "shared_state": sorted(_shared_state(fields)),
         "served": served,
         "validation": {label: validates(env) for label, env in request["environments"].items()},
     }
-    sys.stdout.write(json.dumps(result))
 
 
 def _required(fields: dict[str, dict[str, Any]], validates: Any) -> set[str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from deploy_checks import dockerfile as dockerfiles
 from deploy_checks import settings
-from deploy_checks.repo import REPO_ROOT, load_yaml, schema_problems, service_of_dockerfile, service_of_image
+from deploy_checks.repo import REPO_ROOT, load_yaml, service_of_dockerfile, service_of_image, vendored_schema_problems
 
 _VARIABLE = re.compile(
     r"\$\$|\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?(?P<arg>[^}]*)\}|\$(?P<bare>[A-Za-z_]\w*)"
@@ -161,4 +161,4 @@ def _variable_problems(name: str, services: Mapping[str, Any], base: Path, envir
 
 def compose_problems(compose_file: Path) -> list[str]:
     """Schema first; cross-checks only on a file the schema accepts."""
-    return schema_problems(compose_file, "vendor.compose-spec") or cross_check_problems(compose_file)
+    return vendored_schema_problems(compose_file, "compose-spec") or cross_check_problems(compose_file)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+import jsonschema.protocols
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -42,7 +47,7 @@ def service_of_dockerfile(dockerfile: Path) -> str | None:
     """The service a Dockerfile packages, if it is ``services/<name>/Dockerfile``."""
     resolved = dockerfile.resolve()
     if resolved.name == "Dockerfile" and resolved.parent.parent == SERVICES_DIR.resolve():
-        return resolved.parent.name
+        return resolved.parent.name if (resolved.parent / "app" / "config.py").is_file() else None
     return None
 
 
@@ -77,8 +82,23 @@ def run_tool(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[s
     return subprocess.run([tool(args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, check=False, timeout=60)
 
 
+@cache
+def _vendored_validator(name: str) -> jsonschema.protocols.Validator:
+    text = (resources.files("check_jsonschema.builtin_schemas.vendor") / f"{name}.json").read_text(encoding="utf-8")
+    schema = json.loads(text)
+    validator_class = jsonschema.validators.validator_for(schema)
+    return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+
+
+def vendored_schema_problems(path: Path, name: str) -> list[str]:
+    """Validate a YAML file in process against a schema check-jsonschema ships (``vendor/<name>.json``),
+    for files checked many times over (every broken copy of a compose file)."""
+    errors = sorted(_vendored_validator(name).iter_errors(load_yaml(path)), key=lambda error: list(error.path))
+    return [f"{path.name}: not valid against {name}: {'.'.join(map(str, e.path))}: {e.message}" for e in errors]
+
+
 def schema_problems(path: Path, builtin_schema: str) -> list[str]:
-    """Validate a YAML file with check-jsonschema against one of the schemas it ships."""
+    """Validate a YAML file with the check-jsonschema command against one of the schemas it ships."""
     result = run_tool("check-jsonschema", "--builtin-schema", builtin_schema, str(path))
     if result.returncode == 0:
         return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
@@ -48,22 +49,47 @@ def probe(service: str, environments: dict[str, dict[str, str]], paths: tuple[st
     return _probe(service, json.dumps({"environments": environments, "paths": list(paths)}, sort_keys=True))
 
 
+_probes: dict[str, subprocess.Popen[str]] = {}
+
+
+def _probe_process(service: str) -> subprocess.Popen[str]:
+    """One probe process per service for the whole run: importing a service costs a second."""
+    process = _probes.get(service)
+    if process is None or process.poll() is not None:
+        process = subprocess.Popen(
+            [sys.executable, str(_PROBE)],
+            cwd=SERVICES_DIR / service,
+            env={"PATH": os.environ.get("PATH", "")},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        _probes[service] = process
+    return process
+
+
+@atexit.register
+def _stop_probes() -> None:
+    for process in _probes.values():
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
 @cache
 def _probe(service: str, request: str) -> ProbeResult:
-    result = subprocess.run(
-        [sys.executable, str(_PROBE)],
-        cwd=SERVICES_DIR / service,
-        input=request,
-        env={"PATH": os.environ.get("PATH", "")},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    if result.returncode != 0:
-        msg = f"settings probe of {service} failed:\n{result.stderr}"
+    process = _probe_process(service)
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(request + "\n")
+    process.stdin.flush()
+    line = process.stdout.readline()
+    if not line:
+        msg = f"the settings probe of {service} stopped (its error output is above)"
         raise RuntimeError(msg)
-    answer = json.loads(result.stdout)
+    answer = json.loads(line)
     described = ServiceSettings(
         variables=frozenset(answer["variables"]),
         required=frozenset(answer["required"]),

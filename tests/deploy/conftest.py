@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from deploy_checks.repo import REPO_ROOT
 
 

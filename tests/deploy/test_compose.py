@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from deploy_checks import compose
 from deploy_checks.repo import REPO_ROOT, compose_files
 from deploy_checks.settings import placeholder_secret

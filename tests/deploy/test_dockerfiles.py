@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from deploy_checks import dockerfile
 from deploy_checks.repo import REPO_ROOT, all_dockerfiles, service_dockerfiles, service_of_dockerfile
 from deploy_checks.settings import runtime_problems

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from deploy_checks import workflow
+from deploy_checks import makefile, workflow
 from deploy_checks.repo import REPO_ROOT
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "test.yml"
@@ -18,8 +18,42 @@ MAKEFILE = REPO_ROOT / "Makefile"
 Mutation = Callable[[dict[str, Any]], None]
 
 
+TIER_TARGETS = ("test-unit", "test-integration", "test-contract", "test-e2e")
+
+
 def test_workflow_is_valid_and_runs_the_make_targets() -> None:
     assert workflow.workflow_problems(WORKFLOW, MAKEFILE) == []
+
+
+def test_the_tiers_together_run_every_test_of_the_users_service() -> None:
+    expressions = makefile.marker_expressions(MAKEFILE, TIER_TARGETS)
+
+    assert len(expressions) == len(TIER_TARGETS)
+    assert workflow.untiered_tests(REPO_ROOT / "services" / "users" / "tests", expressions) == []
+
+
+def test_a_tier_left_out_of_the_staged_run_is_found() -> None:
+    expressions = makefile.marker_expressions(MAKEFILE, ("test-unit", "test-integration", "test-e2e"))
+
+    untiered = workflow.untiered_tests(REPO_ROOT / "services" / "users" / "tests", expressions)
+
+    assert untiered
+    assert all(test.startswith("tests/contract/") for test in untiered)
+
+
+def test_a_test_without_a_tier_marker_is_found(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text(
+        "import pytest\npytestmark = [pytest.mark.slow]\n\n"
+        "@pytest.mark.unit\ndef test_tiered(): ...\n\n"
+        "def test_untiered(): ...\n\n"
+        "@pytest.mark.e2e\nclass TestFlow:\n    def test_in_class(self): ...\n",
+        encoding="utf-8",
+    )
+
+    assert workflow.untiered_tests(tmp_path / "tests", ["unit", "integration or e2e"]) == [
+        "tests/test_x.py::test_untiered"
+    ]
 
 
 # The same checks on deliberately broken copies: each must fail.

@@ -58,3 +58,27 @@ def make_calls(commands: Iterable[str]) -> list[str]:
 def unknown_target_problems(called: Iterable[str], makefile: Path) -> list[str]:
     known = targets(makefile)
     return [f"make {target} is called but the Makefile has no such target" for target in called if target not in known]
+
+
+def recipe(makefile: Path, target: str) -> list[str]:
+    """The command lines of a target's recipe (tab-indented lines after its rule)."""
+    lines = makefile.read_text(encoding="utf-8").splitlines()
+    commands: list[str] = []
+    inside = False
+    for line in lines:
+        if line.startswith("\t") and inside:
+            commands.append(line.strip())
+            continue
+        match = _RULE.match(line)
+        inside = match is not None and target in match.group("targets").split()
+    return commands
+
+
+def marker_expressions(makefile: Path, targets_: Iterable[str]) -> list[str]:
+    """The ``-m`` expressions the given targets pass to pytest."""
+    expressions = []
+    for target in targets_:
+        for command in recipe(makefile, target):
+            words = shlex.split(command)
+            expressions += [words[i + 1] for i, word in enumerate(words[:-1]) if word == "-m"]
+    return expressions

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from deploy_checks import k8s
-from deploy_checks.repo import REPO_ROOT, k8s_bases, service_names
+from deploy_checks.repo import REPO_ROOT, k8s_bases, service_dockerfiles
 
 USERS_BASE = REPO_ROOT / "deploy" / "k8s" / "users"
 Mutation = Callable[[Path], None]
@@ -24,9 +24,9 @@ def test_kustomize_base_is_valid_hardened_and_configured(base: Path) -> None:
     assert k8s.base_problems(base) == []
 
 
-@pytest.mark.parametrize("service", service_names())
-def test_every_service_has_a_kustomize_base(service: str) -> None:
-    assert (REPO_ROOT / "deploy" / "k8s" / service / "kustomization.yaml").is_file()
+@pytest.mark.parametrize("dockerfile", service_dockerfiles(), ids=[p.parent.name for p in service_dockerfiles()])
+def test_every_service_image_has_a_kustomize_base(dockerfile: Path) -> None:
+    assert (REPO_ROOT / "deploy" / "k8s" / dockerfile.parent.name / "kustomization.yaml").is_file()
 
 
 # The same checks on deliberately broken copies of the users base: each must fail.

@@ -24,7 +24,8 @@ def main() -> None:
 
 
 def answer(request: dict[str, Any]) -> dict[str, Any]:
-    served = _served_paths(request.get("paths", []))
+    environments: dict[str, dict[str, str]] = request["environments"]
+    served = _served_paths(request.get("paths", []), next(iter(environments.values()), {}))
     from pydantic import SecretStr  # noqa: PLC0415 - after the path set-up, like the service
 
     from app.config import Settings  # noqa: PLC0415 - imported from the service's folder on purpose
@@ -91,11 +92,14 @@ def _shared_state(fields: dict[str, dict[str, Any]]) -> set[str]:
     }
 
 
-def _served_paths(paths: list[str]) -> list[str]:
-    """The paths a GET reaches a route for, asked of the app's own router (development settings)."""
+def _served_paths(paths: list[str], environment: dict[str, str]) -> list[str]:
+    """The paths a GET reaches a route for, asked of the app's own router. The app is built at
+    import, with the first environment of the request (a service may require settings)."""
     if not paths:
         return []
     os.environ.clear()
+    if "app.main" not in sys.modules:
+        os.environ.update(environment)
     from starlette.routing import Match  # noqa: PLC0415
 
     import app.main  # noqa: PLC0415 - the service's own app, from its folder

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy_checks.repo import REPO_ROOT
+from tests.deploy.deploy_checks.repo import REPO_ROOT
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

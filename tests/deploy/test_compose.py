@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from deploy_checks import compose
-from deploy_checks.repo import REPO_ROOT, compose_files
-from deploy_checks.settings import placeholder_secret
+from tests.deploy.deploy_checks import compose
+from tests.deploy.deploy_checks.repo import REPO_ROOT, compose_files
+from tests.deploy.deploy_checks.settings import placeholder_secret
 
 Mutation = Callable[[dict[str, Any]], None]
 

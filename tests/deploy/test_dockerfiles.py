@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy_checks import dockerfile
-from deploy_checks.repo import REPO_ROOT, all_dockerfiles, service_dockerfiles, service_of_dockerfile
-from deploy_checks.settings import describe, placeholder_secret, runtime_problems
+from tests.deploy.deploy_checks import dockerfile
+from tests.deploy.deploy_checks.repo import REPO_ROOT, all_dockerfiles, service_dockerfiles, service_of_dockerfile
+from tests.deploy.deploy_checks.settings import describe, placeholder_secret, runtime_problems
 
 GOOD_SERVICE_IMAGE = (REPO_ROOT / "services" / "users" / "Dockerfile").read_text(encoding="utf-8")
 
@@ -92,7 +92,7 @@ def test_copy_of_a_dockerignored_path_is_found(tmp_path: Path) -> None:
         ("USER 10001:10001", "USER root", "runs as root"),
         ("HEALTHCHECK --interval", "# HEALTHCHECK --interval", "no HEALTHCHECK"),
         ("COPY services/users/app ./app", "COPY services/users ./", "copies tests"),
-        ('CMD ["uvicorn"', 'CMD ["sh", "-c", "alembic upgrade head && uvicorn"', "migrations run on start"),
+        ('CMD ["python", "-m"', 'CMD ["sh", "-c", "alembic upgrade head && python", "-m"', "migrations run on start"),
     ],
 )
 def test_service_image_check_fails_a_broken_image(

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,21 +17,24 @@ from pathlib import Path
 
 import pytest
 
-from deploy_checks import recipe
-from deploy_checks.repo import REPO_ROOT, service_dockerfiles, service_of_dockerfile
-from deploy_checks.settings import describe, placeholder_secret
 from devtools import embedded_pg
 from devtools.net import free_port
+from tests.deploy.deploy_checks import recipe
+from tests.deploy.deploy_checks.repo import REPO_ROOT, service_dockerfiles, service_of_dockerfile
+from tests.deploy.deploy_checks.settings import describe, placeholder_secret
 
 HEALTHY_WITHIN_SECONDS = 60.0
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh database: on TEST_DATABASE_URL's server if set, else on an embedded server."""
+def database_url() -> Iterator[str]:
+    """A fresh database: on TEST_DATABASE_URL's server if set, else on an embedded server (in a
+    folder of its own under the temporary directory, as the service suites do: the server's
+    user must reach it)."""
     external = os.environ.get("TEST_DATABASE_URL")
     if external is None:
-        yield embedded_pg.start(tmp_path / "pgdata", cleanup="delete", durable=False).database_url()
+        data_dir = Path(tempfile.mkdtemp(prefix="deploy-recipe-pg-")) / "pgdata"
+        yield embedded_pg.start(data_dir, cleanup="delete", durable=False).database_url()
         return
     name = f"deploy_recipe_{uuid.uuid4().hex[:10]}"
     asyncio.run(embedded_pg.create_database(external, name))

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from deploy_checks import k8s
-from deploy_checks.repo import REPO_ROOT, k8s_bases, service_dockerfiles
+from tests.deploy.deploy_checks import k8s
+from tests.deploy.deploy_checks.repo import REPO_ROOT, k8s_bases, service_dockerfiles
 
 USERS_BASE = REPO_ROOT / "deploy" / "k8s" / "users"
 Mutation = Callable[[Path], None]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy_checks import makefile, precommit
-from deploy_checks.repo import REPO_ROOT
+from tests.deploy.deploy_checks import makefile, precommit
+from tests.deploy.deploy_checks.repo import REPO_ROOT
 
 MAKEFILE = REPO_ROOT / "Makefile"
 PRECOMMIT = REPO_ROOT / ".pre-commit-config.yaml"

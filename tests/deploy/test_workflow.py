@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from deploy_checks import makefile, workflow
-from deploy_checks.repo import REPO_ROOT
+from tests.deploy.deploy_checks import makefile, workflow
+from tests.deploy.deploy_checks.repo import REPO_ROOT
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "test.yml"
 MAKEFILE = REPO_ROOT / "Makefile"

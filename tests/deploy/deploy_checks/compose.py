@@ -7,9 +7,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from deploy_checks import dockerfile as dockerfiles
-from deploy_checks import settings
-from deploy_checks.repo import REPO_ROOT, load_yaml, service_of_dockerfile, service_of_image, vendored_schema_problems
+from tests.deploy.deploy_checks import dockerfile as dockerfiles
+from tests.deploy.deploy_checks import settings
+from tests.deploy.deploy_checks.repo import (
+    REPO_ROOT,
+    load_yaml,
+    service_of_dockerfile,
+    service_of_image,
+    vendored_schema_problems,
+)
 
 _VARIABLE = re.compile(
     r"\$\$|\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?(?P<arg>[^}]*)\}|\$(?P<bare>[A-Za-z_]\w*)"

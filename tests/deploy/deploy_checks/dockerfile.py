@@ -9,7 +9,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy_checks.repo import REPO_ROOT, run_tool
+from tests.deploy.deploy_checks.repo import REPO_ROOT, run_tool
 
 _HEALTHCHECK_URL = re.compile(r"https?://[^/\s'\"]+(/[^\s'\"]*)")
 
@@ -161,9 +161,10 @@ def service_image_problems(dockerfile: Path, context: Path) -> list[str]:
         problems.append(f"the final stage runs as {user}")
     if healthcheck_path(dockerfile) is None:
         problems.append("no HEALTHCHECK in the final stage")
+    patterns = _ignore_patterns(context)
     for instruction in final.of("COPY") + final.of("ADD"):
         origin, sources = copy_sources(instruction)
-        if origin is None and any(_holds_tests(context / source) for source in sources):
+        if origin is None and any(_holds_tests(context, source, patterns) for source in sources):
             problems.append(f"line {instruction.line}: the final stage copies tests")
     commands = " ".join(i.arguments for i in final.of("CMD") + final.of("ENTRYPOINT"))
     if "alembic" in commands:
@@ -171,8 +172,16 @@ def service_image_problems(dockerfile: Path, context: Path) -> list[str]:
     return problems
 
 
-def _holds_tests(path: Path) -> bool:
-    return "tests" in path.parts or (path.is_dir() and any(path.glob("**/tests")))
+def _holds_tests(context: Path, source: str, patterns: list[str]) -> bool:
+    """Whether a COPY source brings a tests folder that .dockerignore does not keep out."""
+    path = context / source.removeprefix("./")
+    folders = [path] if path.name == "tests" else (list(path.glob("**/tests")) if path.is_dir() else [])
+    return any(not _ignored(str(folder.relative_to(context)), patterns) for folder in folders)
+
+
+def in_context(context: Path, relative: str) -> bool:
+    """Whether a path of the context reaches the builder (.dockerignore does not exclude it)."""
+    return not _ignored(relative, _ignore_patterns(context))
 
 
 def migration_on_import_problems(service_dir: Path) -> list[str]:

@@ -9,11 +9,11 @@ from typing import Any
 
 import kubernetes_validate
 
-from deploy_checks import settings
-from deploy_checks.repo import load_yaml, load_yaml_documents, service_of_image
+from tests.deploy.deploy_checks import settings
+from tests.deploy.deploy_checks.repo import load_yaml, load_yaml_documents, service_of_image
 
 KUBERNETES_VERSION = kubernetes_validate.latest_version()
-SECRET_TEMPLATE = "secrets.env.example"  # noqa: S105 - a file name, not a secret
+SECRET_TEMPLATE = "secrets.env.example"
 WORKLOADS = ("Deployment", "Job", "StatefulSet", "DaemonSet")
 
 

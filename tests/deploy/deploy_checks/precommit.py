@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deploy_checks import makefile as make
-from deploy_checks.repo import load_yaml
+from tests.deploy.deploy_checks import makefile as make
+from tests.deploy.deploy_checks.repo import load_yaml
 
 
 def leaves(target: str, known: dict[str, list[str]]) -> list[str]:

@@ -16,8 +16,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy_checks.dockerfile import Stage, copy_sources, final_environment, parse
-from deploy_checks.repo import REPO_ROOT, load_yaml
+from tests.deploy.deploy_checks.dockerfile import Stage, copy_sources, final_environment, in_context, parse
+from tests.deploy.deploy_checks.repo import REPO_ROOT, load_yaml
 
 _UV_SYNC = re.compile(r"uv sync(?P<flags>[^&;|]*)")
 
@@ -97,11 +97,17 @@ def build(recipe: Recipe, root: Path, python: str) -> tuple[Path, Path]:
         target = workdir / destination
         origin = REPO_ROOT / source
         if origin.is_dir():
-            shutil.copytree(origin, target, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(origin, target, ignore=_dockerignored)
         else:
             target.mkdir(parents=True, exist_ok=True)
             shutil.copy2(origin, target / origin.name if destination.endswith("/") else target)
     return venv, workdir
+
+
+def _dockerignored(folder: str, names: list[str]) -> set[str]:
+    """What .dockerignore keeps out of the build context, as shutil.copytree's ignore."""
+    relative = Path(folder).resolve().relative_to(REPO_ROOT)
+    return {name for name in names if not in_context(REPO_ROOT, str(relative / name))}
 
 
 def on_port(command: list[str], healthcheck: list[str], port: int) -> tuple[list[str], list[str]]:

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from deploy_checks.repo import SERVICES_DIR
+from tests.deploy.deploy_checks.repo import SERVICES_DIR
 
 _PROBE = Path(__file__).with_name("_settings_probe.py")
 
-#: Variables read by the server process rather than the settings (uvicorn's own).
-PROCESS_VARIABLES = frozenset({"FORWARDED_ALLOW_IPS", "WEB_CONCURRENCY"})
+#: Variables a service image reads besides its settings (none today: servicekit's server takes
+#: its options as arguments).
+PROCESS_VARIABLES: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from deploy_checks import makefile as make
-from deploy_checks.repo import load_yaml, schema_problems
+from tests.deploy.deploy_checks import makefile as make
+from tests.deploy.deploy_checks.repo import load_yaml, schema_problems
 
 #: Besides the prerequisites of `make test`, the staged run needs every tier and the gate.
 STAGES = ("test-unit", "test-integration", "test-contract", "test-e2e", "coverage-gate")

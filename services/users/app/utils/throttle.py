@@ -144,10 +144,19 @@ class LoginThrottle:
     cannot all slip past the check; a successful login gives its count back.
     """
 
-    def __init__(self, counter: FailureCounter, *, account_rule: ThrottleRule, client_rule: ThrottleRule) -> None:
+    def __init__(
+        self,
+        counter: FailureCounter,
+        *,
+        account_rule: ThrottleRule,
+        client_rule: ThrottleRule,
+        on_refusal: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_refusal`` is told the rule's prefix each time an attempt is over its limit (metrics)."""
         self._counter = counter
         self._account_rule = account_rule
         self._client_rule = client_rule
+        self._on_refusal = on_refusal
 
     def _account_key(self, account: str) -> str:
         return self._account_rule.key(account.strip().lower())
@@ -176,7 +185,11 @@ class LoginThrottle:
 
     async def _count(self, rule: ThrottleRule, key: str) -> int | None:
         attempts, remaining = await self._counter.add_failure(key, rule.window_seconds)
-        return math.ceil(remaining) if attempts > rule.max_failures else None
+        if attempts <= rule.max_failures:
+            return None
+        if self._on_refusal is not None:
+            self._on_refusal(rule.prefix)
+        return math.ceil(remaining)
 
     async def ping(self) -> None:
         await self._counter.ping()

@@ -112,15 +112,15 @@ def alice(users: AsyncMock) -> User:
 @pytest.fixture
 def password_ok() -> Iterator[MagicMock]:
     with (
-        patch("app.services.user_service.verify_password", return_value=True) as verify,
-        patch("app.services.auth_service.needs_rehash", return_value=False),
+        patch("app.services.user_service.verify_password", autospec=True, return_value=True) as verify,
+        patch("app.services.auth_service.needs_rehash", autospec=True, return_value=False),
     ):
         yield verify
 
 
 @pytest.fixture
 def password_wrong() -> Iterator[MagicMock]:
-    with patch("app.services.user_service.verify_password", return_value=False) as verify:
+    with patch("app.services.user_service.verify_password", autospec=True, return_value=False) as verify:
         yield verify
 
 
@@ -191,7 +191,10 @@ class TestLogin:
     ) -> None:
         users.get_by_email.return_value = None
 
-        with patch("app.services.user_service.dummy_verify") as dummy, pytest.raises(InvalidCredentialsError):
+        with (
+            patch("app.services.user_service.dummy_verify", autospec=True) as dummy,
+            pytest.raises(InvalidCredentialsError),
+        ):
             await service.login("nobody@example.com", PASSWORD, CLIENT)
 
         dummy.assert_called_once_with(PASSWORD)
@@ -227,8 +230,9 @@ class TestLogin:
         self, service: AuthService, users: AsyncMock, alice: User, password_ok: MagicMock
     ) -> None:
         with (
+            # needs_rehash is already an autospec mock (password_ok): patched again without a spec
             patch("app.services.auth_service.needs_rehash", return_value=True),
-            patch("app.services.auth_service.hash_password", return_value="new-hash") as rehash,
+            patch("app.services.auth_service.hash_password", autospec=True, return_value="new-hash") as rehash,
         ):
             await service.login(EMAIL, PASSWORD, CLIENT)
 

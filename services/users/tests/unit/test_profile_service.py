@@ -74,7 +74,7 @@ class TestUpdateOwnProfile:
     async def test_another_user_is_refused_and_nothing_changes(
         self, service: ProfileService, owner: User, other: User
     ) -> None:
-        with patch(VERIFY, return_value=True) as verify, pytest.raises(PermissionDeniedError):
+        with patch(VERIFY, autospec=True, return_value=True) as verify, pytest.raises(PermissionDeniedError):
             await service.update_own_profile(owner, other.id, UserUpdate(username="renamed"), None)
 
         assert other.username == "other"
@@ -87,7 +87,7 @@ class TestUpdateOwnProfile:
         assert type(caught.value) is PermissionDeniedError
 
     async def test_owner_renames_without_a_password_check(self, service: ProfileService, owner: User) -> None:
-        with patch(VERIFY) as verify:
+        with patch(VERIFY, autospec=True) as verify:
             updated = await service.update_own_profile(owner, owner.id, UserUpdate(username="renamed"), None)
 
         assert updated.username == "renamed"
@@ -97,7 +97,7 @@ class TestUpdateOwnProfile:
     async def test_email_change_with_a_wrong_password_is_refused(self, service: ProfileService, owner: User) -> None:
         data = UserUpdate(email="new@example.com", current_password="wrong-password")
 
-        with patch(VERIFY, return_value=False) as verify, pytest.raises(CurrentPasswordInvalidError):
+        with patch(VERIFY, autospec=True, return_value=False) as verify, pytest.raises(CurrentPasswordInvalidError):
             await service.update_own_profile(owner, owner.id, data, None)
 
         verify.assert_called_once_with("wrong-password", "stored-hash")
@@ -108,7 +108,7 @@ class TestUpdateOwnProfile:
     ) -> None:
         data = UserUpdate(email="new@example.com", current_password="right-password")
 
-        with patch(VERIFY, return_value=True) as verify:
+        with patch(VERIFY, autospec=True, return_value=True) as verify:
             updated = await service.update_own_profile(owner, owner.id, data, None)
 
         verify.assert_called_once_with("right-password", "stored-hash")
@@ -118,7 +118,7 @@ class TestUpdateOwnProfile:
     async def test_a_refused_password_leaves_the_username_too(self, service: ProfileService, owner: User) -> None:
         data = UserUpdate(username="renamed", email="new@example.com", current_password="wrong")
 
-        with patch(VERIFY, return_value=False), pytest.raises(CurrentPasswordInvalidError):
+        with patch(VERIFY, autospec=True, return_value=False), pytest.raises(CurrentPasswordInvalidError):
             await service.update_own_profile(owner, owner.id, data, None)
 
         assert owner.username == "owner"
@@ -134,7 +134,7 @@ class TestUpdateOwnProfile:
     ) -> None:
         data = UserUpdate(email="Other@Example.com", current_password="right-password")
 
-        with patch(VERIFY, return_value=True), pytest.raises(UserAlreadyExistsError):
+        with patch(VERIFY, autospec=True, return_value=True), pytest.raises(UserAlreadyExistsError):
             await service.update_own_profile(owner, owner.id, data, None)
 
 
@@ -147,7 +147,7 @@ class TestCurrentPasswordGuesses:
         self, service: ProfileService, owner: User
     ) -> None:
         data = UserUpdate(email="new@example.com", current_password="guess")
-        with patch(VERIFY, return_value=False) as verify:
+        with patch(VERIFY, autospec=True, return_value=False) as verify:
             for _ in range(ACCOUNT_LIMIT):
                 with pytest.raises(CurrentPasswordInvalidError):
                     await service.update_own_profile(owner, owner.id, data, None)
@@ -165,7 +165,7 @@ class TestCurrentPasswordGuesses:
         for _ in range(ACCOUNT_LIMIT):
             assert await throttle.begin_attempt("OWNER@example.com", "203.0.113.9") is None
 
-        with patch(VERIFY, return_value=True) as verify, pytest.raises(TooManyAttemptsError):
+        with patch(VERIFY, autospec=True, return_value=True) as verify, pytest.raises(TooManyAttemptsError):
             await service.update_own_profile(
                 owner, owner.id, UserUpdate(email="new@example.com", current_password="right"), None
             )
@@ -175,11 +175,11 @@ class TestCurrentPasswordGuesses:
     async def test_the_right_password_clears_the_count(
         self, service: ProfileService, throttle: LoginThrottle, owner: User
     ) -> None:
-        with patch(VERIFY, return_value=False), pytest.raises(CurrentPasswordInvalidError):
+        with patch(VERIFY, autospec=True, return_value=False), pytest.raises(CurrentPasswordInvalidError):
             await service.update_own_profile(
                 owner, owner.id, UserUpdate(email="new@example.com", current_password="wrong"), None
             )
-        with patch(VERIFY, return_value=True):
+        with patch(VERIFY, autospec=True, return_value=True):
             await service.update_own_profile(
                 owner, owner.id, UserUpdate(email="new@example.com", current_password="right"), None
             )
@@ -207,7 +207,7 @@ class TestSessionsOnEmailChange:
         others_session = await tokens.create_family(other.id, expires)
         data = UserUpdate(email="new@example.com", current_password="right")
 
-        with patch(VERIFY, return_value=True):
+        with patch(VERIFY, autospec=True, return_value=True):
             await service.update_own_profile(owner, owner.id, data, current.id)
 
         assert tokens.live_families(owner.id) == {current.id}
@@ -220,7 +220,7 @@ class TestSessionsOnEmailChange:
         expires = datetime.now(UTC) + timedelta(hours=1)
         families = {(await tokens.create_family(owner.id, expires)).id for _ in range(2)}
 
-        with patch(VERIFY, return_value=True):
+        with patch(VERIFY, autospec=True, return_value=True):
             await service.update_own_profile(
                 owner, owner.id, UserUpdate(email="OWNER@example.com", current_password="right"), None
             )

@@ -36,7 +36,7 @@ class TestUserService:
         )
 
         # Act
-        with patch("app.services.user_service.hash_password") as mock_hash:
+        with patch("app.services.user_service.hash_password", autospec=True) as mock_hash:
             mock_hash.return_value = "hashed_password"
             result = await user_service.create_user(user_data)
 
@@ -66,7 +66,7 @@ class TestUserService:
         mock_user = User(id=1, email=email, username="testuser", hashed_password="hashed_password")
         mock_user_repository.get_by_email.return_value = mock_user
 
-        with patch("app.services.user_service.verify_password") as mock_verify:
+        with patch("app.services.user_service.verify_password", autospec=True) as mock_verify:
             mock_verify.return_value = True
             result = await user_service.authenticate(email, password)
 
@@ -81,7 +81,7 @@ class TestUserService:
             id=1, email="test@example.com", username="testuser", hashed_password="hashed_password"
         )
 
-        with patch("app.services.user_service.verify_password") as mock_verify:
+        with patch("app.services.user_service.verify_password", autospec=True) as mock_verify:
             mock_verify.return_value = False
             with pytest.raises(InvalidCredentialsError):
                 await user_service.authenticate("test@example.com", "wrong_password")
@@ -91,7 +91,10 @@ class TestUserService:
     ) -> None:
         mock_user_repository.get_by_email.return_value = None
 
-        with patch("app.services.user_service.dummy_verify") as mock_dummy, pytest.raises(InvalidCredentialsError):
+        with (
+            patch("app.services.user_service.dummy_verify", autospec=True) as mock_dummy,
+            pytest.raises(InvalidCredentialsError),
+        ):
             await user_service.authenticate("nobody@example.com", "whatever-password")
 
         mock_dummy.assert_called_once_with("whatever-password")
@@ -104,7 +107,7 @@ class TestUserService:
         )
 
         with (
-            patch("app.services.user_service.verify_password", return_value=True),
+            patch("app.services.user_service.verify_password", autospec=True, return_value=True),
             pytest.raises(InvalidCredentialsError),
         ):
             await user_service.authenticate("off@example.com", "SecurePass123!")

@@ -25,7 +25,6 @@ def main() -> None:
 
 def answer(request: dict[str, Any]) -> dict[str, Any]:
     environments: dict[str, dict[str, str]] = request["environments"]
-    served = _served_paths(request.get("paths", []), next(iter(environments.values()), {}))
     from pydantic import SecretStr  # noqa: PLC0415 - after the path set-up, like the service
 
     from app.config import Settings  # noqa: PLC0415 - imported from the service's folder on purpose
@@ -49,12 +48,16 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
             return str(error)
         return None
 
+    validation = {label: validates(env) for label, env in environments.items()}
+    # The app is built at import: with the first environment the settings accept, else defaults.
+    accepted = [environments[label] for label, error in validation.items() if error is None]
+    served = _served_paths(request.get("paths", []), accepted[0] if accepted else {})
     return {
         "variables": sorted(field["env"] for field in fields.values()),
         "required": sorted(_required(fields, validates)),
         "shared_state": sorted(_shared_state(fields)),
         "served": served,
-        "validation": {label: validates(env) for label, env in request["environments"].items()},
+        "validation": validation,
     }
 
 
@@ -93,8 +96,8 @@ def _shared_state(fields: dict[str, dict[str, Any]]) -> set[str]:
 
 
 def _served_paths(paths: list[str], environment: dict[str, str]) -> list[str]:
-    """The paths a GET reaches a route for, asked of the app's own router. The app is built at
-    import, with the first environment of the request (a service may require settings)."""
+    """The paths a GET reaches a route for, asked of the app's own router (built once, at its
+    first import, with ``environment``: a service may require settings)."""
     if not paths:
         return []
     os.environ.clear()

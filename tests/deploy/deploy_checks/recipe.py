@@ -95,12 +95,14 @@ def build(recipe: Recipe, root: Path, python: str) -> tuple[Path, Path]:
     workdir.mkdir(parents=True)
     for source, destination in recipe.files:
         target = workdir / destination
-        origin = REPO_ROOT / source
-        if origin.is_dir():
-            shutil.copytree(origin, target, ignore=_dockerignored)
-        else:
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(origin, target / origin.name if destination.endswith("/") else target)
+        for origin in sorted(REPO_ROOT.glob(source)):
+            if origin.is_dir():
+                shutil.copytree(origin, target, ignore=_dockerignored)
+            elif destination.endswith("/"):
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(origin, target / origin.name)
+            else:
+                shutil.copy2(origin, target)
     return venv, workdir
 
 

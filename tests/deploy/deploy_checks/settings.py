@@ -56,7 +56,10 @@ _probes: dict[str, subprocess.Popen[str]] = {}
 def _probe_process(service: str) -> subprocess.Popen[str]:
     """One probe process per service for the whole run: importing a service costs a second."""
     process = _probes.get(service)
-    if process is None or process.poll() is not None:
+    if process is not None and process.poll() is not None:
+        _close(process)
+        process = None
+    if process is None:
         process = subprocess.Popen(
             [sys.executable, str(_PROBE)],
             cwd=SERVICES_DIR / service,
@@ -69,14 +72,18 @@ def _probe_process(service: str) -> subprocess.Popen[str]:
     return process
 
 
+def _close(process: subprocess.Popen[str]) -> None:
+    if process.stdin is not None:
+        process.stdin.close()
+    process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
 @atexit.register
 def _stop_probes() -> None:
     for process in _probes.values():
-        if process.stdin is not None:
-            process.stdin.close()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+        _close(process)
 
 
 @cache
@@ -88,6 +95,7 @@ def _probe(service: str, request: str) -> ProbeResult:
     process.stdin.flush()
     line = process.stdout.readline()
     if not line:
+        _close(_probes.pop(service))
         msg = f"the settings probe of {service} stopped (its error output is above)"
         raise RuntimeError(msg)
     answer = json.loads(line)

@@ -139,6 +139,8 @@ BROKEN_BASES: list[tuple[Mutation, str]] = [
     (_edit("configmap.yaml", _config("DB_POOL_SIZ", "10")), "DB_POOL_SIZ is not a setting of users"),
     (_edit("configmap.yaml", _config("DB_POOL_SIZE", "0")), "the users settings refuse the environment"),
     (_edit("configmap.yaml", _config("ENVIRONMENT", "development")), "ENVIRONMENT is not production"),
+    (_edit("configmap.yaml", _config("SHUTDOWN_GRACE_SECONDS", "60")), "does not outlast preStop 5s + SHUTDOWN"),
+    (_edit("deployment.yaml", _set((*_POD, "terminationGracePeriodSeconds"), 20)), "terminationGracePeriodSeconds 20"),
     (_edit("configmap.yaml", _set(("metadata", "name"), "users-configuration")), "ConfigMap users-config is not in"),
 ]
 

@@ -54,6 +54,7 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
     served = _served_paths(request.get("paths", []), accepted[0] if accepted else {})
     return {
         "variables": sorted(field["env"] for field in fields.values()),
+        "defaults": {field["env"]: field["default"] for field in fields.values()},
         "required": sorted(_required(fields, validates)),
         "shared_state": sorted(_shared_state(fields)),
         "served": served,

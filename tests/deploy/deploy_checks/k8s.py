@@ -172,6 +172,29 @@ def _provided(
     return environment, problems
 
 
+GRACE_SETTING = "SHUTDOWN_GRACE_SECONDS"
+#: Kubernetes' default terminationGracePeriodSeconds.
+DEFAULT_TERMINATION_GRACE = 30
+
+
+def _grace_problems(
+    pod: Mapping[str, Any],
+    container: Mapping[str, Any],
+    environment: Mapping[str, str],
+    known: settings.ServiceSettings,
+) -> list[str]:
+    """The pod must outlive the preStop pause plus the service's own drain (SHUTDOWN_GRACE_SECONDS):
+    past terminationGracePeriodSeconds the kubelet kills it mid-request."""
+    if GRACE_SETTING not in known.variables:
+        return []
+    drain = int(environment.get(GRACE_SETTING, str(known.defaults[GRACE_SETTING])))
+    pause = int((((container.get("lifecycle") or {}).get("preStop") or {}).get("sleep") or {}).get("seconds", 0))
+    allowed = int(pod.get("terminationGracePeriodSeconds", DEFAULT_TERMINATION_GRACE))
+    if pause + drain < allowed:
+        return []
+    return [f"terminationGracePeriodSeconds {allowed} does not outlast preStop {pause}s + {GRACE_SETTING} {drain}s"]
+
+
 def settings_problems(documents: list[dict[str, Any]], base: Path) -> list[str]:
     """Every container of a service gets every variable its settings require, each variable it
     gets is a setting, and the whole environment (secrets stood in for) validates; a Deployment
@@ -201,6 +224,7 @@ def settings_problems(documents: list[dict[str, Any]], base: Path) -> list[str]:
             for v in sorted(environment)
             if v not in known.variables and v not in settings.PROCESS_VARIABLES
         ]
+        problems += [f"{where}: {p}" for p in _grace_problems(_pod, container, environment, known)]
         if environment.get("ENVIRONMENT") != "production":
             problems.append(f"{where}: ENVIRONMENT is not production")
         probes = {

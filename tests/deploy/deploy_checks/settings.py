@@ -8,9 +8,11 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 
 from tests.deploy.deploy_checks.repo import SERVICES_DIR
 
@@ -26,6 +28,7 @@ class ServiceSettings:
     variables: frozenset[str]
     required: frozenset[str]
     shared_state: frozenset[str]
+    defaults: Mapping[str, object]
 
 
 _PLACEHOLDER_SECRET = secrets.token_urlsafe(48)
@@ -103,6 +106,7 @@ def _probe(service: str, request: str) -> ProbeResult:
         variables=frozenset(answer["variables"]),
         required=frozenset(answer["required"]),
         shared_state=frozenset(answer["shared_state"]),
+        defaults=MappingProxyType(answer["defaults"]),
     )
     return ProbeResult(described, answer["validation"], frozenset(answer["served"]))
 

@@ -73,8 +73,8 @@ def uv() -> str:
 
 
 def build(recipe: Recipe, root: Path, python: str) -> tuple[Path, Path]:
-    """The runtime environment (from the lock, offline: `make setup` filled uv's cache) and the
-    final stage's working directory."""
+    """The runtime environment (from the lock; `make setup` filled uv's cache, so this is
+    usually a copy from it) and the final stage's working directory."""
     build_dir = root / "build"
     build_dir.mkdir(parents=True)
     for name in ("pyproject.toml", "uv.lock"):
@@ -84,7 +84,7 @@ def build(recipe: Recipe, root: Path, python: str) -> tuple[Path, Path]:
     for name in ("VIRTUAL_ENV", "UV_LINK_MODE", "UV_COMPILE_BYTECODE"):
         environment.pop(name, None)
     subprocess.run(
-        [uv(), "sync", *recipe.sync_flags, "--offline", "--python", python],
+        [uv(), "sync", *recipe.sync_flags, "--python", python],
         cwd=build_dir,
         env=environment,
         check=True,

@@ -79,7 +79,7 @@ def _commit_a_secret(base: Path) -> None:
 
 def _set(path: tuple[str, ...], value: object) -> Callable[[dict[str, Any]], None]:
     def change(document: dict[str, Any]) -> None:
-        target = document
+        target: Any = document
         for key in path[:-1]:
             target = target[int(key)] if isinstance(target, list) else target[key]
         target[path[-1]] = value

@@ -21,7 +21,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-import app.models  # noqa: F401 - registers every table on Base.metadata
+import app.models
 from app.config import Settings, get_settings
 from app.database import Base, get_db, get_read_db
 from app.main import app

@@ -62,12 +62,8 @@ async def test_order_is_committed_with_its_job(
 
     order_id = response.json()["id"]
     connection = await db_session.connection()
-    jobs = (
-        await connection.exec_driver_sql("SELECT entrypoint, payload FROM pgqueuer WHERE status = 'queued'")
-    ).all()
-    assert [(entrypoint, bytes(payload)) for entrypoint, payload in jobs] == [
-        ("process_order", str(order_id).encode())
-    ]
+    jobs = (await connection.exec_driver_sql("SELECT entrypoint, payload FROM pgqueuer WHERE status = 'queued'")).all()
+    assert [(entrypoint, bytes(payload)) for entrypoint, payload in jobs] == [("process_order", str(order_id).encode())]
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,7 @@ class FakeUsersService:
 
     def __post_init__(self) -> None:
         self.me_route = self.router.get("/api/v1/users/me").mock(side_effect=self._me)
-        self.user_route = self.router.get(path__regex=r"^/api/v1/users/(?P<user_id>\d+)$").mock(
-            side_effect=self._user
-        )
+        self.user_route = self.router.get(path__regex=r"^/api/v1/users/(?P<user_id>\d+)$").mock(side_effect=self._user)
 
     def add_user(self) -> tuple[int, str]:
         """A new user and a valid token of theirs."""

@@ -10,7 +10,11 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 USERS := services/users
+ORDERS := services/orders
 PYTEST := cd $(USERS) && $(BIN)/pytest
+PYTEST_ORDERS := cd $(ORDERS) && $(BIN)/pytest
+# The orders service's coverage includes the shared package it is built on.
+ORDERS_COVERAGE := --cov=app --cov=servicekit --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=95
 PYTEST_WORKERS ?= auto
 # Pact must not try to phone home: this machine (and CI) has no network beyond package registries.
 export PACT_DO_NOT_TRACK := true
@@ -40,6 +44,8 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd $(USERS) && $(BIN)/mypy --config-file $(CURDIR)/pyproject.toml
+	cd $(ORDERS) && $(BIN)/mypy --config-file $(CURDIR)/pyproject.toml
+	$(BIN)/mypy --config-file pyproject.toml servicekit
 
 format: setup
 	$(BIN)/ruff check --fix .
@@ -47,14 +53,18 @@ format: setup
 
 test: lint
 	$(PYTEST) -n $(PYTEST_WORKERS) --cov=app --cov-report=term-missing:skip-covered --cov-fail-under=90
+	$(PYTEST_ORDERS) -n $(PYTEST_WORKERS) $(ORDERS_COVERAGE)
 
 test-unit: setup
 	$(PYTEST) -m unit
+	$(PYTEST_ORDERS) -m unit
 
 test-integration: setup
 	$(PYTEST) -n $(PYTEST_WORKERS) -m "integration or migrations"
+	$(PYTEST_ORDERS) -n $(PYTEST_WORKERS) -m "integration or migrations"
 
 test-contract: setup
+	$(PYTEST_ORDERS) -m contract
 	$(PYTEST) -m contract
 
 test-e2e: setup
@@ -64,4 +74,4 @@ bench: setup
 	$(BIN)/python -m bench.read_by_id
 
 clean:
-	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage*
+	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage* $(ORDERS)/.coverage*

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import greenlet_spawn
@@ -119,9 +120,14 @@ async def session_driver_connection(session: AsyncSession) -> Any:
     """The asyncpg connection under ``session``, inside its transaction (begun if need be).
 
     What a library that speaks asyncpg (a job queue) uses to write in the session's transaction.
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement: until then the
+    driver connection is in autocommit, so a statement is sent through SQLAlchemy first.
     """
     connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection
+    driver_connection: Any = (await connection.get_raw_connection()).driver_connection
+    if not driver_connection.is_in_transaction():
+        await connection.execute(text("SELECT 1"))
+    return driver_connection
 
 
 def driver_dsn(url: str) -> str:

@@ -53,11 +53,18 @@ def share_session(
 
 
 @asynccontextmanager
-async def running_app_client(application: FastAPI, client_host: str = "127.0.0.1") -> AsyncIterator[AsyncClient]:
-    """Run ``application`` (lifespan included) and yield a client of it over ASGI."""
+async def running_app_client(
+    application: FastAPI, client_host: str = "127.0.0.1", *, raise_app_exceptions: bool = True
+) -> AsyncIterator[AsyncClient]:
+    """Run ``application`` (lifespan included) and yield a client of it over ASGI.
+
+    ``raise_app_exceptions=False`` answers an unhandled error with the app's 500, as a server would.
+    """
     try:
         async with LifespanManager(application) as manager:
-            transport = ASGITransport(app=manager.app, client=(client_host, 40_000))
+            transport = ASGITransport(
+                app=manager.app, client=(client_host, 40_000), raise_app_exceptions=raise_app_exceptions
+            )
             async with AsyncClient(transport=transport, base_url="http://test") as client:
                 yield client
     finally:

@@ -10,6 +10,7 @@ HTTP boundary (respx): the production client makes real ``httpx`` requests to it
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -170,3 +171,11 @@ def caller(users_service: FakeUsersService) -> tuple[int, dict[str, str]]:
     """A user known to the users service, and the headers of their valid token."""
     user_id, token = users_service.add_user()
     return user_id, users_service.headers(token)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A local port that is bound but never listens: connections to it are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])

@@ -15,6 +15,7 @@ from app.exceptions import (
     OrderNotFoundError,
     UsersServiceUnavailableError,
 )
+from app.jobs import decode_order_id, encode_order_id
 from app.models.order import OrderStatus
 from app.services.order_service import OrderService, fingerprint, order_total
 from app.services.ports import NewItem
@@ -157,3 +158,13 @@ async def test_an_order_cancelled_during_the_users_call_stays_cancelled(
 
     assert await OrderProcessor(store.unit_of_work, users).process(order_id) == Outcome.ALREADY_FINAL
     assert [status for status, _ in store.orders[order_id].history] == [OrderStatus.PENDING, OrderStatus.CANCELLED]
+
+
+@pytest.mark.parametrize("payload", [None, b"", b"abc", b"-1", b"1.5"])
+def test_a_job_payload_that_is_not_an_order_id_is_refused(payload: bytes | None) -> None:
+    with pytest.raises(ValueError, match="not an order id"):
+        decode_order_id(payload)
+
+
+def test_order_ids_round_trip_through_job_payloads() -> None:
+    assert decode_order_id(encode_order_id(9_223_372_036_854_775_807)) == 9_223_372_036_854_775_807

@@ -151,6 +151,21 @@ async def test_an_untrustworthy_response_is_an_error_and_not_retried(
     assert route.call_count == 1
 
 
+async def test_a_streamed_body_longer_than_the_limit_is_refused(
+    client: UsersClient, users_mock: respx.MockRouter
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"id": 7, "pad": "'
+        for _ in range(100):
+            yield b"x" * 1024
+        yield b'"}'
+
+    users_mock.get(ME).mock(return_value=httpx.Response(200, content=chunks()))
+
+    with pytest.raises(UsersServiceUnavailableError):
+        await client.current_user("tok")
+
+
 async def test_the_overall_deadline_bounds_a_hanging_service(settings: Settings, users_mock: respx.MockRouter) -> None:
     settings.users_deadline_seconds = 0.2
     settings.users_read_timeout_seconds = 5

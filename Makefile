@@ -75,6 +75,7 @@ test-contract: setup
 
 test-e2e: setup
 	$(PYTEST) -m e2e
+	$(PYTEST_ORDERS) -m e2e
 
 bench: setup
 	$(BIN)/python -m bench.read_by_id

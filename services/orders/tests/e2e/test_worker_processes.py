@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 from httpx import AsyncClient
-from mirakuru import SimpleExecutor
+from mirakuru import OutputExecutor, SimpleExecutor
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.queue_worker import READY_BANNER
 from servicekit.readiness import wait_until
 from servicekit.testing.live_server import serve_in_thread
 from tests.conftest import SERVICE_ROOT
@@ -55,8 +56,8 @@ def start_worker(users_stand_in: tuple[UsersStandIn, str], database_url: str) ->
     }
 
     def start() -> SimpleExecutor:
-        worker = SimpleExecutor(
-            [sys.executable, "-m", "app.worker"], cwd=str(SERVICE_ROOT), envvars=env, stdout=None, stderr=None
+        worker = OutputExecutor(
+            [sys.executable, "-m", "app.worker"], banner=READY_BANNER, cwd=str(SERVICE_ROOT), envvars=env, timeout=60
         )
         started.append(worker.start())
         return worker
@@ -121,6 +122,12 @@ async def test_a_job_held_by_a_killed_worker_is_taken_up_again(
 
     await wait_until(processed, deadline_seconds=RECOVERY_DEADLINE_SECONDS, describe="the order's processing")
     assert await final_entries(test_engine) == {order_id: 1}
+
+
+def test_a_ready_worker_stops_cleanly_on_sigterm(start_worker: StartWorker) -> None:
+    worker = start_worker()
+
+    worker.stop(expected_returncode=0)
 
 
 async def test_two_workers_process_every_order_once(

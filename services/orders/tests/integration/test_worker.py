@@ -22,10 +22,10 @@ from app.clients.users import create_users_client
 from app.config import Settings, get_settings
 from app.jobs import PgQueuerJobs
 from app.models.order import Order, OrderStatus, StatusChange
+from app.queue_worker import register_order_processing, retry_delay, run_worker
 from app.repositories.order_repository import OrderRepository
 from app.services.ports import OrderStore
 from app.services.processing import REJECTED_REASON, OrderProcessor, Outcome, UnitOfWork, sql_unit_of_work
-from app.worker import register_order_processing, retry_delay, run_worker
 from servicekit.database import driver_dsn
 from servicekit.readiness import wait_until
 from tests.support.orders import place_order

@@ -30,7 +30,7 @@ async def _require(queries: OrderQueries, order_id: int, user_id: int) -> OrderO
     return order
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, responses=error_responses(401, 409, 422))
+@router.post("", status_code=status.HTTP_202_ACCEPTED, responses=error_responses(400, 401, 409, 422))
 async def place_order(
     body: OrderCreate,
     caller: CurrentUser,

@@ -189,3 +189,23 @@ async def test_the_order_placed_is_readable_afterwards(client: AsyncClient, call
     placed = await client.post(ORDERS, json=TWO_BOOKS, headers=caller[1])
 
     assert (await client.get(f"{ORDERS}/{placed.json()['id']}", headers=caller[1])).json() == placed.json()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("OPTIONS", ORDERS, "GET, POST"), ("DELETE", f"{ORDERS}/1", "GET"), ("GET", f"{ORDERS}/1/cancel", "POST")],
+)
+async def test_405_allows_every_method_of_the_path(client: AsyncClient, method: str, path: str, allowed: str) -> None:
+    # Not only the methods of the first route that matched the path (Starlette's answer).
+    response = await client.request(method, path)
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
+
+
+async def test_a_body_that_is_not_utf8_is_400(client: AsyncClient, caller: tuple[int, dict[str, str]]) -> None:
+    response = await client.post(
+        ORDERS, content=b'{"items": "\xff"}', headers={**caller[1], "Content-Type": "application/json"}
+    )
+
+    assert (response.status_code, response.json()["code"]) == (400, "bad_request")

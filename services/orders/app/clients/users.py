@@ -212,6 +212,9 @@ def create_users_client(settings: Settings, transport: httpx.AsyncBaseTransport 
         transport=transport,
     )
     breakers = AsyncCircuitBreakerFactory(
-        default_threshold=settings.users_breaker_threshold, default_ttl=settings.users_breaker_ttl_seconds
+        default_threshold=settings.users_breaker_threshold,
+        default_ttl=settings.users_breaker_ttl_seconds,
+        # A call abandoned by its caller (a client that went away) says nothing about the service.
+        exclude=[asyncio.CancelledError],
     )
     return UsersClient(http, settings, breakers)

@@ -259,6 +259,27 @@ async def test_refused_tokens_and_missing_users_do_not_open_the_breaker(
             await client.get_user(7)
 
 
+async def test_abandoned_calls_do_not_open_the_breaker(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    started = asyncio.Event()
+
+    async def hang(_request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.Event().wait()
+        return user()
+
+    route = users_mock.get(ME).mock(side_effect=hang)
+    for _ in range(3):
+        started.clear()
+        call = asyncio.create_task(client.current_user("tok"))
+        await started.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+    route.mock(return_value=user())
+
+    assert await client.current_user("tok") == RemoteUser(id=7)
+
+
 async def test_the_client_does_not_follow_redirects(client: UsersClient, settings: Settings) -> None:
     http = client._http  # noqa: SLF001 - the configuration is what this test checks
 

@@ -14,10 +14,13 @@ USERS := services/users
 PYTEST := cd $(USERS) && $(BIN)/pytest
 PYTEST_WORKERS ?= auto
 COVERAGE_MIN := 95
+# Run from a service's folder, coverage would not find the root pyproject.toml: without this it
+# measures lines only (no branches) and misses code run in SQLAlchemy's greenlets.
+COV_CONFIG := --cov-config=$(CURDIR)/pyproject.toml
 # A tier run as its own stage (CI) keeps its coverage data in its own file; coverage-gate
 # combines the four, so a stale or missing tier cannot pass unnoticed.
 TIERS := unit integration contract e2e
-TIER_COVERAGE = COVERAGE_FILE=.coverage.$(1) $(BIN)/pytest --cov=app --cov-report=
+TIER_COVERAGE = COVERAGE_FILE=.coverage.$(1) $(BIN)/pytest --cov=app $(COV_CONFIG) --cov-report=
 # Pact must not try to phone home: this machine (and CI) has no network beyond package registries.
 export PACT_DO_NOT_TRACK := true
 
@@ -42,7 +45,7 @@ run: setup ## start the users service (embedded PostgreSQL, migrations applied)
 	$(BIN)/python -m devtools.run_users
 
 test: lint browser test-servicekit test-deploy ## lint, type-check, servicekit, deployment files, every tier with the coverage gate
-	$(PYTEST) -n $(PYTEST_WORKERS) --cov=app --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_MIN)
+	$(PYTEST) -n $(PYTEST_WORKERS) --cov=app $(COV_CONFIG) --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_MIN)
 
 lint: lint-ruff lint-format typecheck ## ruff check, ruff format --check and mypy --strict (pre-commit runs the same)
 
@@ -73,8 +76,9 @@ test-e2e: setup ## the end-to-end tier (coverage kept)
 	cd $(USERS) && $(call TIER_COVERAGE,e2e) -m e2e
 
 coverage-gate: setup ## fail under COVERAGE_MIN (95%) coverage over the four tiers' data (run the tier targets first)
-	cd $(USERS) && $(BIN)/coverage combine --keep --data-file=.coverage.tiers $(addprefix .coverage.,$(TIERS)) \
-		&& $(BIN)/coverage report --data-file=.coverage.tiers --skip-covered --fail-under=$(COVERAGE_MIN)
+	cd $(USERS) && $(BIN)/coverage combine --rcfile=$(CURDIR)/pyproject.toml --keep --data-file=.coverage.tiers \
+		$(addprefix .coverage.,$(TIERS)) && $(BIN)/coverage report --rcfile=$(CURDIR)/pyproject.toml \
+		--data-file=.coverage.tiers --skip-covered --fail-under=$(COVERAGE_MIN)
 
 test-servicekit: setup ## the shared package's own tests
 	$(BIN)/pytest servicekit/tests

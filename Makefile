@@ -11,21 +11,29 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 USERS := services/users
-PYTEST := cd $(USERS) && $(BIN)/pytest
+ORDERS := services/orders
+# Coverage of a service: its app, and for the orders service the parts of servicekit it is built on.
+COVERAGE_users := --cov=app
+COVERAGE_orders := --cov=app $(foreach module,errors middleware database db_errors readiness settings testing,--cov=servicekit.$(module))
+# Every target runs the orders service first: its consumer contract tests write the pact that
+# the users service then verifies.
+# $(call in_service,SERVICE,COMMAND): COMMAND in services/SERVICE.
+in_service = cd services/$(1) && $(2)
+# $(call pytest_in,SERVICE,ARGS): pytest in services/SERVICE with that service's coverage.
+pytest_in = $(call in_service,$(1),$(BIN)/pytest $(COVERAGE_$(1)) $(2))
 PYTEST_WORKERS ?= auto
 COVERAGE_MIN := 95
-# Run from a service's folder, coverage would not find the root pyproject.toml: without this it
-# measures lines only (no branches) and misses code run in SQLAlchemy's greenlets.
-COV_CONFIG := --cov-config=$(CURDIR)/pyproject.toml
 # A tier run as its own stage (CI) keeps its coverage data in its own file; coverage-gate
 # combines the four, so a stale or missing tier cannot pass unnoticed.
 TIERS := unit integration contract e2e
-TIER_COVERAGE = COVERAGE_FILE=.coverage.$(1) $(BIN)/pytest --cov=app $(COV_CONFIG) --cov-report=
+# $(call tier_in,SERVICE,TIER,ARGS): one tier of one service, its coverage data kept in .coverage.TIER.
+tier_in = $(call in_service,$(1),COVERAGE_FILE=.coverage.$(2) $(BIN)/pytest $(COVERAGE_$(1)) --cov-report= $(3))
+GATE = --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_MIN)
 # Pact must not try to phone home: this machine (and CI) has no network beyond package registries.
 export PACT_DO_NOT_TRACK := true
 
 .PHONY: help setup run test lint lint-ruff lint-format typecheck format test-unit test-integration \
-	test-contract test-e2e coverage-gate test-servicekit test-deploy browser bench clean
+	test-contract test-e2e test-system coverage-gate test-servicekit test-deploy browser bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([^:]+):.*## (.*)$$/\1\t\2/' \
@@ -41,11 +49,13 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 setup: $(VENV)/.synced ## install the pinned uv and the locked environment (every target does it)
 
-run: setup ## start the users service (embedded PostgreSQL, migrations applied)
-	$(BIN)/python -m devtools.run_users
+run: setup ## start the whole system: users API :8000, orders API :8001, orders worker (embedded PostgreSQL, migrations applied)
+	$(BIN)/python -m devtools.run_system
 
-test: lint browser test-servicekit test-deploy ## lint, type-check, servicekit, deployment files, every tier with the coverage gate
-	$(PYTEST) -n $(PYTEST_WORKERS) --cov=app $(COV_CONFIG) --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_MIN)
+test: lint browser test-servicekit test-deploy ## lint, type-check, servicekit, deployment files, every tier of both services with the coverage gate, the system e2e tier
+	$(call pytest_in,orders,-n $(PYTEST_WORKERS) $(GATE))
+	$(call pytest_in,users,-n $(PYTEST_WORKERS) $(GATE))
+	$(MAKE) --no-print-directory test-system
 
 lint: lint-ruff lint-format typecheck ## ruff check, ruff format --check and mypy --strict (pre-commit runs the same)
 
@@ -56,29 +66,37 @@ lint-format: setup ## ruff format --check
 	$(BIN)/ruff format --check .
 
 typecheck: setup ## mypy --strict on the service code and servicekit
-	cd $(USERS) && $(BIN)/mypy --config-file $(CURDIR)/pyproject.toml
+	$(call in_service,orders,$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml)
+	$(call in_service,users,$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml)
 	$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml servicekit
 
 format: setup ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test-unit: setup ## the unit tier (coverage kept for coverage-gate)
-	cd $(USERS) && $(call TIER_COVERAGE,unit) -m unit
+test-unit: setup ## the unit tier of every service (coverage kept for coverage-gate)
+	$(call tier_in,orders,unit,-m unit)
+	$(call tier_in,users,unit,-m unit)
 
-test-integration: setup ## the integration tier, migrations included (coverage kept)
-	cd $(USERS) && $(call TIER_COVERAGE,integration) -n $(PYTEST_WORKERS) -m "integration or migrations"
+test-integration: setup ## the integration tier of every service, migrations included (coverage kept)
+	$(call tier_in,orders,integration,-n $(PYTEST_WORKERS) -m "integration or migrations")
+	$(call tier_in,users,integration,-n $(PYTEST_WORKERS) -m "integration or migrations")
 
-test-contract: setup ## the contract tier, Pact consumer and provider (coverage kept)
-	cd $(USERS) && $(call TIER_COVERAGE,contract) -m contract
+test-contract: setup ## the contract tier: the orders service's Pact consumer tests, then the users service's verification
+	$(call tier_in,orders,contract,-m contract)
+	$(call tier_in,users,contract,-m contract)
 
-test-e2e: setup ## the end-to-end tier (coverage kept)
-	cd $(USERS) && $(call TIER_COVERAGE,e2e) -m e2e
+test-e2e: setup ## the end-to-end tier of every service (coverage kept), then the whole system's
+	$(call tier_in,orders,e2e,-m e2e)
+	$(call tier_in,users,e2e,-m e2e)
+	$(MAKE) --no-print-directory test-system
+
+test-system: setup ## the whole system as real processes (users API, orders API, worker) over HTTP: tests/e2e
+	$(BIN)/pytest tests/e2e
 
 coverage-gate: setup ## fail under COVERAGE_MIN (95%) coverage over the four tiers' data (run the tier targets first)
-	cd $(USERS) && $(BIN)/coverage combine --rcfile=$(CURDIR)/pyproject.toml --keep --data-file=.coverage.tiers \
-		$(addprefix .coverage.,$(TIERS)) && $(BIN)/coverage report --rcfile=$(CURDIR)/pyproject.toml \
-		--data-file=.coverage.tiers --skip-covered --fail-under=$(COVERAGE_MIN)
+	$(call in_service,orders,$(BIN)/coverage combine --keep --data-file=.coverage.tiers $(addprefix .coverage.,$(TIERS)) && $(BIN)/coverage report --data-file=.coverage.tiers --skip-covered --fail-under=$(COVERAGE_MIN))
+	$(call in_service,users,$(BIN)/coverage combine --keep --data-file=.coverage.tiers $(addprefix .coverage.,$(TIERS)) && $(BIN)/coverage report --data-file=.coverage.tiers --skip-covered --fail-under=$(COVERAGE_MIN))
 
 test-servicekit: setup ## the shared package's own tests
 	$(BIN)/pytest servicekit/tests
@@ -99,4 +117,4 @@ bench: setup ## the read-path benchmark (ratio against a raw asyncpg endpoint)
 	$(BIN)/python -m bench.read_by_id
 
 clean: ## remove the tools, the environment, local data and caches
-	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage*
+	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage* $(ORDERS)/.coverage*

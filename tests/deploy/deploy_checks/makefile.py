@@ -74,11 +74,14 @@ def recipe(makefile: Path, target: str) -> list[str]:
     return commands
 
 
+_MARKER_OPTION = re.compile(r"""-m\s+(?:"(?P<double>[^"]*)"|'(?P<single>[^']*)'|(?P<bare>[^\s)]+))""")
+
+
 def marker_expressions(makefile: Path, targets_: Iterable[str]) -> list[str]:
-    """The ``-m`` expressions the given targets pass to pytest."""
-    expressions = []
-    for target in targets_:
-        for command in recipe(makefile, target):
-            words = shlex.split(command)
-            expressions += [words[i + 1] for i, word in enumerate(words[:-1]) if word == "-m"]
-    return expressions
+    """The ``-m`` expressions the given targets pass to pytest (inside `$(call ...)` too)."""
+    return [
+        match.group("double") or match.group("single") or match.group("bare")
+        for target in targets_
+        for command in recipe(makefile, target)
+        for match in _MARKER_OPTION.finditer(command)
+    ]

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-import uvicorn
-
 from devtools import embedded_pg
+from servicekit.observability import ObservabilitySettings
+from servicekit.server import serve
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE_DIR = REPO_ROOT / "services" / "users"
@@ -50,15 +50,16 @@ def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
     print(f"\nUsers service: http://{host}:{port}  API docs: http://{host}:{port}/docs\n", flush=True)  # noqa: T201
-    uvicorn.run(
+    # Graceful on SIGTERM within SHUTDOWN_GRACE_SECONDS, logs as LOG_LEVEL and LOG_FORMAT say.
+    status = serve(
         "app.main:app",
-        app_dir=str(SERVICE_DIR),
+        service_name="users",
         host=host,
         port=port,
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,
+        settings=ObservabilitySettings(),
+        app_dir=str(SERVICE_DIR),
     )
+    raise SystemExit(status)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.observability import ObservabilitySettings
 
 #: Keys that must never protect a production deployment. The first is the development default.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"  # noqa: S105 - public dev default, refused in production
@@ -18,8 +20,11 @@ MIN_DISTINCT_SECRET_CHARACTERS = 8
 Environment = Literal["development", "test", "production"]
 
 
-class Settings(BaseSettings):
-    """Every tunable of the service. Environment variables use the upper-case field name."""
+class Settings(ObservabilitySettings):
+    """Every tunable of the service. Environment variables use the upper-case field name.
+
+    Logging, metrics and shutdown settings come from :class:`ObservabilitySettings`.
+    """
 
     model_config = SettingsConfigDict(
         env_file=None, extra="ignore", validate_assignment=True, hide_input_in_errors=True

@@ -1,4 +1,4 @@
-"""Engine, sessions and the request-scoped transaction boundary.
+"""Engine, sessions, the transaction scope and the read side. No web framework here.
 
 Nothing here connects at import time: the application's lifespan calls :func:`create_engine`
 and stores the engine and session factory on ``app.state``.
@@ -11,10 +11,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.util import greenlet_spawn
 
@@ -75,8 +74,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_session_factory(bind: AsyncEngine | AsyncConnection, **options: Any) -> async_sessionmaker[AsyncSession]:
+    """Sessions as the service uses them; tests bind them to a connection inside a transaction
+    (``join_transaction_mode="create_savepoint"``)."""
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False, **options)
 
 
 class ReadDatabase:
@@ -84,23 +85,23 @@ class ReadDatabase:
 
     In service, a query runs on a connection checked out of the engine's pool and used at the
     driver level: no session, no SQLAlchemy execution layer, no transaction (PostgreSQL runs a
-    lone statement in autocommit). Bound to a session instead (``ReadDatabase(session=...)``), it
-    reads inside that session's transaction: tests use this to see data they have not committed.
+    lone statement in autocommit). Bound to a connection instead (``ReadDatabase(connection=...)``),
+    it reads inside that connection's transaction: tests use this to see data they have not
+    committed.
     """
 
-    def __init__(self, engine: AsyncEngine | None = None, *, session: AsyncSession | None = None) -> None:
-        if (engine is None) == (session is None):
-            msg = "give exactly one of engine and session"
+    def __init__(self, engine: AsyncEngine | None = None, *, connection: AsyncConnection | None = None) -> None:
+        if (engine is None) == (connection is None):
+            msg = "give exactly one of engine and connection"
             raise ValueError(msg)
         self._engine = engine
-        self._session = session
+        self._connection = connection
 
     @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[Any]:
         """The asyncpg connection to run one read on, returned to the pool afterwards."""
-        if self._session is not None:
-            connection = await self._session.connection()
-            yield (await connection.get_raw_connection()).driver_connection
+        if self._connection is not None:
+            yield (await self._connection.get_raw_connection()).driver_connection
             return
         assert self._engine is not None  # noqa: S101 - guaranteed by __init__
         pooled = await self._engine.raw_connection()
@@ -118,29 +119,30 @@ class ReadDatabase:
             await greenlet_spawn(pooled.close)
 
 
-async def get_read_db(request: Request) -> ReadDatabase:
-    """The application's read side (a plain dependency: no per-request set-up or teardown)."""
-    read_db: ReadDatabase = request.app.state.read_db
-    return read_db
+@asynccontextmanager
+async def transaction_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits when the block succeeds and rolls back when it fails.
 
-
-async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; commits when the handler succeeds, rolls back otherwise.
-
-    Declared with ``scope="function"`` (see ``app.api.deps.SessionDep``), so the commit happens
-    before the response is sent: a 2xx always means the write is durable. A request that never
+    The request boundary (``app.api.deps.get_db``) runs every request in one. A block that never
     opened a transaction has nothing to commit.
     """
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     async with factory() as session:
         try:
             yield session
-        except BaseException as exc:
-            if getattr(exc, "persist_changes", False):
-                await session.commit()
-            else:
-                await session.rollback()
+        except BaseException:
+            await session.rollback()
             raise
-        else:
-            if session.in_transaction():
-                await session.commit()
+        if session.in_transaction():
+            await session.commit()
+
+
+def __getattr__(name: str) -> Any:
+    """``get_db`` and ``get_read_db`` are FastAPI dependencies and live in ``app.api.deps``; this
+    keeps the seed's import path (``from app.database import get_db``) working, lazily, because
+    ``app.api.deps`` itself imports this module."""
+    if name in ("get_db", "get_read_db"):
+        from app.api import deps  # noqa: PLC0415 - lazy: a top-level import would be circular
+
+        return getattr(deps, name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

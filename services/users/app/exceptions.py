@@ -11,9 +11,6 @@ class DomainError(Exception):
 
     code = "domain_error"
     default_message = "The request could not be processed"
-    #: When True the request's transaction is committed even though the request fails
-    #: (e.g. refresh token reuse must revoke the family *and* refuse the request).
-    persist_changes = False
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
@@ -65,15 +62,11 @@ class InvalidTokenError(AuthenticationError):
 
 
 class RefreshTokenReusedError(InvalidTokenError):
-    """A rotated refresh token came back: its family is revoked, and that must be kept."""
-
-    persist_changes = True
+    """A rotated refresh token came back (its family has been revoked)."""
 
 
 class AccountDisabledTokenError(InvalidTokenError):
-    """A refresh token of a deactivated account: its family is revoked for good."""
-
-    persist_changes = True
+    """A refresh token of a deactivated account (its family has been revoked)."""
 
 
 class PermissionDeniedError(DomainError):

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
+from sqlalchemy.pool import Pool
 
 from app.api import auth, health, notifications, posts, users
 from app.api.errors import install_error_handlers
@@ -20,17 +22,28 @@ from app.utils.throttle import (
     RedisFailureCounter,
     ThrottleRule,
 )
+from servicekit.docs import install_offline_docs
+from servicekit.metrics import install_metrics
+from servicekit.observability import install_observability
 
 API_PREFIX = "/api/v1"
+SERVICE_NAME = "users"
 
 
-def build_login_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
+def build_login_throttle(settings: Settings, redis: Redis | None, rejections: Counter | None = None) -> LoginThrottle:
     counter: FailureCounter = RedisFailureCounter(redis) if redis is not None else InMemoryFailureCounter()
     window = settings.login_failure_window_seconds
     return LoginThrottle(
         counter,
         account_rule=ThrottleRule("account", settings.login_max_failures_per_account, window),
         client_rule=ThrottleRule("client", settings.login_max_failures_per_client, window),
+        on_refusal=(lambda rule: rejections.labels(rule).inc()) if rejections is not None else None,
+    )
+
+
+def login_throttle_rejections(registry: CollectorRegistry) -> Counter:
+    return Counter(
+        "login_throttle_rejections", "Password attempts refused as over a limit, by rule", ["rule"], registry=registry
     )
 
 
@@ -44,7 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
     app.state.read_db = ReadDatabase(engine)
-    app.state.login_throttle = build_login_throttle(settings, redis)
+    app.state.login_throttle = build_login_throttle(settings, redis, app.state.login_throttle_rejections)
     try:
         yield
     finally:
@@ -62,17 +75,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         summary="Registration, authentication, profiles, posts and notifications.",
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
+    if docs:
+        install_offline_docs(application)
     for module in (users, auth, posts, notifications, health):
         application.include_router(module.router, prefix=API_PREFIX)
     application.include_router(health.router, include_in_schema=False)
     install_error_handlers(application)
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    registry = install_metrics(application, settings=settings, pool=lambda: _pool_of(application))
+    application.state.login_throttle_rejections = login_throttle_rejections(registry)
+    install_observability(application, service_name=SERVICE_NAME, settings=settings)
     application.add_middleware(RequestIdMiddleware)
     return application
+
+
+def _pool_of(application: FastAPI) -> Pool | None:
+    """The engine's pool once the lifespan has made the engine."""
+    engine = getattr(application.state, "engine", None)
+    return engine.pool if engine is not None else None
 
 
 app = create_app()

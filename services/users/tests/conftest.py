@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.config import Settings, get_settings
@@ -106,45 +106,68 @@ async def test_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def db_session(test_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """A session inside a transaction that is rolled back after the test.
-
-    ``session.commit()`` (by the test or by the code under test) only releases a savepoint,
-    so every test starts from an empty database, whatever it commits.
-    """
+async def db_connection(test_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection in a transaction that is rolled back after the test: its isolation."""
     async with test_engine.connect() as connection:
         transaction = await connection.begin()
-        session = AsyncSession(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
         try:
-            yield session
+            yield connection
         finally:
-            await session.close()
             await transaction.rollback()
 
 
 @pytest.fixture
-async def client(db_session: AsyncSession) -> AsyncIterator[AsyncClient]:
-    """The app over ASGI, lifespan run, every request sharing the test's ``db_session``.
+async def db_session(db_connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """A session inside the test's transaction, which is rolled back after the test.
 
-    Both database dependencies are overridden: ``get_db`` (sessions) and ``get_read_db`` (the
-    transaction-free read side), so reads see what the test wrote but did not commit.
+    ``session.commit()`` (by the test or by the code under test) only releases a savepoint,
+    so every test starts from an empty database, whatever it commits.
     """
-    async with app_client(app, db_session) as test_client:
+    session = AsyncSession(bind=db_connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+@pytest.fixture
+async def client(db_connection: AsyncConnection, db_session: AsyncSession) -> AsyncIterator[AsyncClient]:
+    """The app over ASGI, lifespan run, inside the test's transaction.
+
+    Each request gets its own session in a savepoint of that transaction, which the request
+    boundary commits (releases) or rolls back exactly as ``get_db`` commits or rolls back the
+    real transaction: a failed request leaves nothing behind, a successful one is visible to
+    the next request and to ``db_session``. The read side reads inside the same transaction.
+    """
+    async with app_client(app, db_connection) as test_client:
         yield test_client
 
 
 @pytest.fixture
-async def live_client(test_engine: AsyncEngine) -> AsyncIterator[AsyncClient]:
-    """The app with its real sessions and commits (no savepoint): for concurrency tests.
+async def truncate_after_test(test_engine: AsyncEngine) -> AsyncIterator[None]:
+    """For tests that commit for real: every table is emptied afterwards, whatever happens.
 
-    What it commits is truncated afterwards; each xdist worker has its own database.
+    Each xdist worker has its own database, so this never touches another worker's data.
     """
     try:
-        async with app_client(app) as test_client:
-            yield test_client
+        yield
     finally:
         async with test_engine.begin() as connection:
             await connection.execute(TRUNCATE_ALL_TABLES)
+
+
+@pytest.fixture
+async def live_client(truncate_after_test: None) -> AsyncIterator[AsyncClient]:
+    """The app with its real sessions and commits (no savepoint): for concurrency tests."""
+    async with app_client(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def live_user(test_engine: AsyncEngine, truncate_after_test: None) -> User:
+    """Like ``user`` but really committed, for tests whose requests run concurrently."""
+    async with AsyncSession(test_engine, expire_on_commit=False) as session:
+        return await UserFactory.create(session, hashed_password=hash_password(PASSWORD))
 
 
 @pytest.fixture

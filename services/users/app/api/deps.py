@@ -6,14 +6,15 @@ dependencies in a worker thread, which costs more than the work they do.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.database import ReadDatabase, get_db, get_read_db
+from app.database import ReadDatabase, transaction_scope
 from app.exceptions import AuthenticationError
 from app.models.user import User
 from app.repositories.post_repository import PostRepository
@@ -21,8 +22,28 @@ from app.repositories.token_repository import TokenRepository
 from app.repositories.user_repository import UserRepository
 from app.services.auth_service import AuthService
 from app.services.post_service import PostService
+from app.services.profile_service import ProfileService
 from app.services.user_service import UserService
+from app.unit_of_work import SqlUnitOfWork
 from app.utils.jwt import AccessTokenClaims
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; commits when the handler succeeds, rolls back otherwise.
+
+    Declared with ``scope="function"`` (see ``SessionDep``), so the commit happens before the
+    response is sent: a 2xx always means the write is durable.
+    """
+    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    async with transaction_scope(factory) as session:
+        yield session
+
+
+async def get_read_db(request: Request) -> ReadDatabase:
+    """The application's read side (a plain dependency: no per-request set-up or teardown)."""
+    read_db: ReadDatabase = request.app.state.read_db
+    return read_db
+
 
 #: ``scope="function"``: the session commits after the handler returns and *before* the response
 #: is sent, so an acknowledged write is durable.
@@ -42,11 +63,16 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 async def get_user_service(session: SessionDep) -> UserService:
-    return UserService(UserRepository(session), TokenRepository(session))
+    return UserService(UserRepository(session))
+
+
+async def get_profile_service(request: Request, session: SessionDep) -> ProfileService:
+    return ProfileService(UserRepository(session), TokenRepository(session), request.app.state.login_throttle)
 
 
 async def get_auth_service(request: Request, session: SessionDep, settings: SettingsDep) -> AuthService:
-    return AuthService(UserRepository(session), TokenRepository(session), request.app.state.login_throttle, settings)
+    throttle = request.app.state.login_throttle
+    return AuthService(UserRepository(session), TokenRepository(session), throttle, SqlUnitOfWork(session), settings)
 
 
 async def get_post_service(session: SessionDep) -> PostService:
@@ -54,16 +80,18 @@ async def get_post_service(session: SessionDep) -> PostService:
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+ProfileServiceDep = Annotated[ProfileService, Depends(get_profile_service)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 PostServiceDep = Annotated[PostService, Depends(get_post_service)]
 
 
 async def _authenticate(credentials: BearerDep, auth: AuthServiceDep) -> tuple[User, AccessTokenClaims] | None:
-    """None without credentials; the user and claims for a valid token; 401 for a bad one."""
+    """None without credentials; the user and claims for a valid token; 401 for a bad one.
+
+    ``HTTPBearer`` already answers None for a header of any other scheme.
+    """
     if credentials is None:
         return None
-    if credentials.scheme.lower() != "bearer":
-        raise AuthenticationError
     return await auth.user_for_access_token(credentials.credentials)
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db_errors import DRIVER_CONNECTION_ERRORS, meaning
@@ -47,6 +48,7 @@ _CODE_BY_HTTP_STATUS = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
+_LOST_RACE_DETAIL = "A concurrent request changed the same data; retry"
 _DESCRIPTIONS = {
     401: "Missing, invalid, expired or revoked credentials",
     403: "Not allowed",
@@ -137,6 +139,12 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 409, "conflict", "The request conflicts with existing data")
 
 
+async def _lost_race(request: Request, exc: Exception) -> JSONResponse:
+    """An UPDATE or DELETE matched no row: a concurrent request changed or deleted it first."""
+    logger.info("concurrent update conflict: %s", exc)
+    return error_response(request, 409, "conflict", _LOST_RACE_DETAIL)
+
+
 async def _dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error("dependency unavailable: %r", exc)
     return error_response(
@@ -150,8 +158,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         case "unavailable":
             return await _dependency_unavailable(request, exc)
         case "conflict":
-            logger.info("concurrent update conflict: %s", exc)
-            return error_response(request, 409, "conflict", "A concurrent request changed the same data; retry")
+            return await _lost_race(request, exc)
         case _:
             return await _unexpected_error(request, exc)
 
@@ -166,6 +173,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(StaleDataError, _lost_race)
     # The driver's own connection errors come from the read side, which talks to asyncpg directly.
     unavailable_errors = (OperationalError, InterfaceError, PoolTimeoutError, RedisError, *DRIVER_CONNECTION_ERRORS)
     for unavailable in unavailable_errors:

@@ -4,7 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentClaims, CurrentUser, OptionalUser, PostServiceDep, ReadDbDep, UserServiceDep
+from app.api.deps import (
+    CurrentClaims,
+    CurrentUser,
+    OptionalUser,
+    PostServiceDep,
+    ProfileServiceDep,
+    ReadDbDep,
+    UserServiceDep,
+)
 from app.api.errors import error_responses
 from app.repositories.user_repository import PublicProfile, UserQueries
 from app.schemas.common import MAX_INT_ID, EntityId
@@ -34,11 +42,15 @@ async def read_user(user_id: EntityId, read_db: ReadDbDep) -> PublicProfile:
     return await UserQueries(read_db).require_public_profile(user_id)
 
 
-@router.patch("/{user_id}", responses=error_responses(401, 403, 409, 422))
+@router.patch("/{user_id}", responses=error_responses(401, 403, 409, 422, 429))
 async def update_user(
-    user_id: EntityId, user_data: UserUpdate, current_user: CurrentUser, claims: CurrentClaims, users: UserServiceDep
+    user_id: EntityId,
+    user_data: UserUpdate,
+    current_user: CurrentUser,
+    claims: CurrentClaims,
+    profiles: ProfileServiceDep,
 ) -> UserPrivateResponse:
-    user = await users.update_own_profile(current_user, user_id, user_data, claims.session_id)
+    user = await profiles.update_own_profile(current_user, user_id, user_data, claims.session_id)
     return UserPrivateResponse.model_validate(user)
 
 

@@ -14,6 +14,10 @@ class PostRepositoryPort(Protocol):
 
     async def create(self, post: Post) -> Post: ...
     async def get_by_id(self, post_id: int) -> Post | None: ...
+    async def get_for_update(self, post_id: int) -> Post | None:
+        """The post, row-locked until the transaction ends (None once it is deleted)."""
+        ...
+
     async def update(self, post: Post) -> Post: ...
     async def delete(self, post: Post) -> None: ...
     async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]: ...
@@ -28,6 +32,14 @@ class PostRepository(SqlRepository):
 
     async def get_by_id(self, post_id: int) -> Post | None:
         return await self.session.get(Post, post_id)
+
+    async def get_for_update(self, post_id: int) -> Post | None:
+        """``SELECT ... FOR UPDATE``: concurrent changes of one post queue up behind each other.
+
+        Under READ COMMITTED a request that waited sees the winner's result: the row as changed,
+        or no row once it is deleted (so the loser gets "not found", never a 0-row UPDATE).
+        """
+        return await self.session.get(Post, post_id, with_for_update=True, populate_existing=True)
 
     async def update(self, post: Post) -> Post:
         await self.session.flush()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -9,6 +10,31 @@ from sqlalchemy.dialects.postgresql import insert
 from app.models.token import RefreshToken, RevokedAccessToken, TokenFamily
 from app.models.user import User
 from app.repositories.base import SqlRepository
+
+
+class SessionRevoker(Protocol):
+    """Ends a user's login sessions (refresh token families and their access tokens)."""
+
+    async def revoke_other_families(self, user_id: int, keep: uuid.UUID | None, revoked_at: datetime) -> None:
+        """Revoke every live family of ``user_id`` except ``keep``."""
+        ...
+
+
+class TokenRepositoryPort(SessionRevoker, Protocol):
+    """What the services need from token storage (the SQL adapter or an in-memory fake)."""
+
+    async def create_family(self, user_id: int, expires_at: datetime) -> TokenFamily: ...
+    async def add_refresh_token(self, family_id: uuid.UUID, token_hash: str, expires_at: datetime) -> None: ...
+    async def get_for_rotation(self, token_hash: str) -> tuple[RefreshToken, TokenFamily] | None:
+        """The token and its family, locked against concurrent rotation until the transaction ends."""
+        ...
+
+    async def mark_used(self, token: RefreshToken, used_at: datetime) -> None: ...
+    async def revoke_family(self, family_id: uuid.UUID, revoked_at: datetime) -> None: ...
+    async def revoke_access_token(self, jti: uuid.UUID, expires_at: datetime) -> None: ...
+    async def get_user_for_access_token(self, user_id: int, jti: uuid.UUID, family_id: uuid.UUID | None) -> User | None:
+        """The active user behind a token, or None if the user is gone, inactive or the token revoked."""
+        ...
 
 
 class TokenRepository(SqlRepository):

@@ -53,7 +53,8 @@ class UserRepositoryPort(Protocol):
 class UserRepository(SqlRepository):
     async def create(self, user: User) -> User:
         """Insert ``user``; a taken email or username (any letter case) raises ``UserAlreadyExistsError``."""
-        await self._insert_or_raise(user, UserAlreadyExistsError)
+        self.session.add(user)
+        await self._flush_or_raise(UserAlreadyExistsError)
         return user
 
     async def get_by_id(self, user_id: int) -> User | None:

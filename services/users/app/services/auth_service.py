@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from app.config import Settings
 from app.exceptions import (
@@ -15,13 +16,23 @@ from app.exceptions import (
     TooManyAttemptsError,
 )
 from app.models.user import User
-from app.repositories.token_repository import TokenRepository
-from app.repositories.user_repository import UserRepository
+from app.repositories.token_repository import TokenRepositoryPort
+from app.repositories.user_repository import UserRepositoryPort
 from app.services.user_service import UserService
+from app.unit_of_work import UnitOfWork
 from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
 from app.utils.password import hash_password, needs_rehash
-from app.utils.throttle import LoginThrottle
 from app.utils.tokens import hash_refresh_token, new_refresh_token
+
+
+class LoginAttemptLimiter(Protocol):
+    """Counts login attempts per account and per client (``app.utils.throttle.LoginThrottle``)."""
+
+    async def begin_attempt(self, account: str, client: str) -> int | None:
+        """Count an attempt; the seconds to wait if it is over a limit, else None."""
+        ...
+
+    async def record_success(self, account: str, client: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +45,16 @@ class TokenPair:
 class AuthService:
     def __init__(
         self,
-        users: UserRepository,
-        tokens: TokenRepository,
-        throttle: LoginThrottle,
+        users: UserRepositoryPort,
+        tokens: TokenRepositoryPort,
+        throttle: LoginAttemptLimiter,
+        unit_of_work: UnitOfWork,
         settings: Settings,
     ) -> None:
         self._users = users
         self._tokens = tokens
         self._throttle = throttle
+        self._unit_of_work = unit_of_work
         self._settings = settings
 
     async def login(self, email: str, password: str, client: str) -> TokenPair:
@@ -59,7 +72,8 @@ class AuthService:
         return await self._issue(user.id, family.id, family.expires_at)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
-        """Rotate a refresh token. A token used twice, or of a deactivated account, revokes its family."""
+        """Rotate a refresh token. A token used twice, or of a deactivated account, revokes its
+        family for good: the revocation is committed before the request is refused."""
         found = await self._tokens.get_for_rotation(hash_refresh_token(refresh_token))
         if found is None:
             raise InvalidTokenError
@@ -68,14 +82,19 @@ class AuthService:
         if family.revoked_at is not None or family.expires_at <= now or token.expires_at <= now:
             raise InvalidTokenError
         if token.used_at is not None:
-            await self._tokens.revoke_family(family.id, now)
+            await self._revoke_for_good(family.id, now)
             raise RefreshTokenReusedError
         user = await self._users.get_by_id(family.user_id)
         if user is None or user.is_active is False:
-            await self._tokens.revoke_family(family.id, now)
+            await self._revoke_for_good(family.id, now)
             raise AccountDisabledTokenError
         await self._tokens.mark_used(token, now)
         return await self._issue(family.user_id, family.id, family.expires_at)
+
+    async def _revoke_for_good(self, family_id: uuid.UUID, now: datetime) -> None:
+        """Revoke a family and commit it, although the request that found out will fail."""
+        await self._tokens.revoke_family(family_id, now)
+        await self._unit_of_work.commit()
 
     async def logout(self, claims: AccessTokenClaims, refresh_token: str | None = None) -> None:
         """Refuse this access token from now on, and revoke its refresh token family."""

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from app.exceptions import PermissionDeniedError, PostNotFoundError, UserNotFoundError
 from app.models.post import Post
 from app.models.user import User
 from app.repositories.post_repository import PostRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
-from app.schemas.post import PostCreate, PostUpdate
+
+
+class NewPost(Protocol):
+    @property
+    def title(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def published(self) -> bool: ...
+
+
+class PostChanges(Protocol):
+    """A post change: ``None`` leaves a field as it is."""
+
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def content(self) -> str | None: ...
+    @property
+    def published(self) -> bool | None: ...
 
 
 class PostService:
@@ -17,7 +37,7 @@ class PostService:
         self._posts = posts
         self._users = users
 
-    async def create_post(self, author: User, data: PostCreate) -> Post:
+    async def create_post(self, author: User, data: NewPost) -> Post:
         post = Post(title=data.title, content=data.content, published=data.published, user_id=author.id)
         return await self._posts.create(post)
 
@@ -28,10 +48,14 @@ class PostService:
             raise PostNotFoundError
         return post
 
-    async def update_post(self, author: User, post_id: int, data: PostUpdate) -> Post:
+    async def update_post(self, author: User, post_id: int, changes: PostChanges) -> Post:
         post = await self._owned_post(author, post_id)
-        for field in data.model_fields_set:
-            setattr(post, field, getattr(data, field))
+        if changes.title is not None:
+            post.title = changes.title
+        if changes.content is not None:
+            post.content = changes.content
+        if changes.published is not None:
+            post.published = changes.published
         return await self._posts.update(post)
 
     async def delete_post(self, author: User, post_id: int) -> None:
@@ -50,7 +74,11 @@ class PostService:
         return await self._posts.list_by_user(user_id, include_drafts=include_drafts, limit=limit, offset=offset)
 
     async def _owned_post(self, author: User, post_id: int) -> Post:
-        post = await self.get_visible_post(post_id, author)
+        """The post to change, locked until the request ends, so a concurrent change or delete
+        waits for this one (and the loser finds the post changed, or gone: 404)."""
+        post = await self._posts.get_for_update(post_id)
+        if post is None or not (post.published or post.user_id == author.id):
+            raise PostNotFoundError
         if post.user_id != author.id:
             raise PermissionDeniedError
         return post

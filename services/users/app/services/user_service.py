@@ -8,35 +8,41 @@ CPU-bound and must not block the event loop.
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, datetime
 from typing import Protocol
 
-from app.exceptions import (
-    CurrentPasswordInvalidError,
-    InvalidCredentialsError,
-    PermissionDeniedError,
-    UserAlreadyExistsError,
-    UserNotFoundError,
-)
+from app.exceptions import InvalidCredentialsError, UserAlreadyExistsError, UserNotFoundError
 from app.models.user import User
 from app.repositories.user_repository import UserRepositoryPort
-from app.schemas.user import UserCreate, UserUpdate
 from app.utils.password import dummy_verify, hash_password, verify_password
 
 
-class SessionRevoker(Protocol):
-    """Ends a user's login sessions (refresh token families and their access tokens)."""
+class NewUser(Protocol):
+    """What registration needs (the API passes its validated request body)."""
 
-    async def revoke_other_families(self, user_id: int, keep: uuid.UUID | None, revoked_at: datetime) -> None: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+
+
+class ProfileChanges(Protocol):
+    """A profile change: ``None`` leaves a field as it is."""
+
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def current_password(self) -> str | None: ...
 
 
 class UserService:
-    def __init__(self, user_repository: UserRepositoryPort, sessions: SessionRevoker | None = None) -> None:
+    def __init__(self, user_repository: UserRepositoryPort) -> None:
         self.user_repository = user_repository
-        self._sessions = sessions
 
-    async def create_user(self, user_data: UserCreate) -> User:
+    async def create_user(self, user_data: NewUser) -> User:
         """Register a user. The database's unique indexes settle concurrent duplicates."""
         existing_user = await self.user_repository.get_by_email(user_data.email)
         if existing_user:
@@ -60,14 +66,8 @@ class UserService:
             raise InvalidCredentialsError
         return user
 
-    async def get_user(self, user_id: int) -> User:
-        user = await self.user_repository.get_by_id(user_id)
-        if user is None:
-            raise UserNotFoundError
-        return user
-
-    async def update_user(self, user_id: int, user_data: UserUpdate) -> User:
-        """Apply a profile change (no permission checks: see ``update_own_profile``)."""
+    async def update_user(self, user_id: int, user_data: ProfileChanges) -> User:
+        """Apply a profile change (no permission checks: see ``ProfileService``)."""
         user = await self.user_repository.get_by_id(user_id)
         if not user:
             msg = f"User {user_id} not found"
@@ -79,23 +79,3 @@ class UserService:
         if user_data.username:
             user.username = user_data.username
         return await self.user_repository.update(user)
-
-    async def update_own_profile(
-        self, actor: User, user_id: int, user_data: UserUpdate, current_session: uuid.UUID | None = None
-    ) -> User:
-        """A user changes their own profile; an email change needs the current password.
-
-        A new email ends every other session of the account (whoever took it over is logged out);
-        ``current_session`` (the caller's token family) stays.
-        """
-        if actor.id != user_id:
-            raise PermissionDeniedError
-        old_email = actor.email.lower()
-        if user_data.email is not None:
-            password = user_data.current_password or ""
-            if not await asyncio.to_thread(verify_password, password, actor.hashed_password):
-                raise CurrentPasswordInvalidError
-        user = await self.update_user(user_id, user_data)
-        if self._sessions is not None and user.email.lower() != old_email:
-            await self._sessions.revoke_other_families(user.id, current_session, datetime.now(UTC))
-        return user

@@ -144,30 +144,52 @@ class LoginThrottle:
     cannot all slip past the check; a successful login gives its count back.
     """
 
-    def __init__(self, counter: FailureCounter, *, account_rule: ThrottleRule, client_rule: ThrottleRule) -> None:
+    def __init__(
+        self,
+        counter: FailureCounter,
+        *,
+        account_rule: ThrottleRule,
+        client_rule: ThrottleRule,
+        on_refusal: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_refusal`` is told the rule's prefix each time an attempt is over its limit (metrics)."""
         self._counter = counter
         self._account_rule = account_rule
         self._client_rule = client_rule
+        self._on_refusal = on_refusal
 
     def _account_key(self, account: str) -> str:
         return self._account_rule.key(account.strip().lower())
 
     async def begin_attempt(self, account: str, client: str) -> int | None:
         """Count an attempt; the seconds to wait if it is over a limit, else None (go ahead)."""
-        waits = []
-        for rule, key in (
-            (self._account_rule, self._account_key(account)),
-            (self._client_rule, self._client_rule.key(client)),
-        ):
-            attempts, remaining = await self._counter.add_failure(key, rule.window_seconds)
-            if attempts > rule.max_failures:
-                waits.append(math.ceil(remaining))
-        return max(waits) if waits else None
+        waits = [
+            await self._count(self._account_rule, self._account_key(account)),
+            await self._count(self._client_rule, self._client_rule.key(client)),
+        ]
+        refused = [wait for wait in waits if wait is not None]
+        return max(refused) if refused else None
+
+    async def begin_account_attempt(self, account: str) -> int | None:
+        """Count a password guess against the account only (e.g. the current-password check of
+        a signed-in user): the same counter and limit as its logins."""
+        return await self._count(self._account_rule, self._account_key(account))
 
     async def record_success(self, account: str, client: str) -> None:
         """A correct password clears the account's count and takes back the client's attempt."""
-        await self._counter.clear(self._account_key(account))
+        await self.record_account_success(account)
         await self._counter.remove_failure(self._client_rule.key(client))
+
+    async def record_account_success(self, account: str) -> None:
+        await self._counter.clear(self._account_key(account))
+
+    async def _count(self, rule: ThrottleRule, key: str) -> int | None:
+        attempts, remaining = await self._counter.add_failure(key, rule.window_seconds)
+        if attempts <= rule.max_failures:
+            return None
+        if self._on_refusal is not None:
+            self._on_refusal(rule.prefix)
+        return math.ceil(remaining)
 
     async def ping(self) -> None:
         await self._counter.ping()

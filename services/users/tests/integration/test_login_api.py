@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from httpx import ASGITransport, AsyncClient, Response
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.config import get_settings
 from app.main import app, create_app
@@ -55,13 +55,13 @@ def limited_client(low_limits: None, client: AsyncClient) -> AsyncClient:
     return client
 
 
-def app_instance(db_session: AsyncSession, client_host: str) -> AbstractAsyncContextManager[AsyncClient]:
+def app_instance(db_connection: AsyncConnection | None, client_host: str) -> AbstractAsyncContextManager[AsyncClient]:
     """A separate instance of the service (its own app, lifespan and throttle store).
 
-    Like the ``client`` fixture, its requests share the test's ``db_session``; requests come
-    from ``client_host``.
+    Like the ``client`` fixture, its requests run inside the test's transaction (or, without a
+    connection, commit for real like ``live_client``); requests come from ``client_host``.
     """
-    return app_client(create_app(), db_session, client_host)
+    return app_client(create_app(), db_connection, client_host)
 
 
 async def counter_value(redis: Redis, key: str) -> int:
@@ -240,12 +240,12 @@ class TestLoginThrottling:
         assert response.status_code == 200
 
     async def test_separate_instances_without_redis_do_not_share_counters(
-        self, low_limits: None, db_session: AsyncSession, user: User
+        self, low_limits: None, db_connection: AsyncConnection, user: User
     ) -> None:
         """The control for the Redis tests: in-process counters are per instance."""
         assert "REDIS_URL" not in os.environ
         host = unique_client_host()
-        async with app_instance(db_session, host) as first, app_instance(db_session, host) as second:
+        async with app_instance(db_connection, host) as first, app_instance(db_connection, host) as second:
             for _ in range(ACCOUNT_LIMIT):
                 await login(first, user.email, "Wrong-password-123")
             assert_throttled(await login(first, user.email))
@@ -255,12 +255,16 @@ class TestLoginThrottling:
         assert response.status_code == 200
 
     async def test_concurrent_wrong_passwords_cannot_exceed_the_account_limit(
-        self, limited_client: AsyncClient, user: User
+        self, low_limits: None, live_client: AsyncClient, live_user: User
     ) -> None:
-        """Every attempt is counted before its password is checked, so a burst cannot slip past."""
-        statuses = await concurrent_wrong_passwords(limited_client, user.email, 20)
+        """Every attempt is counted before its password is checked, so a burst cannot slip past.
 
-        right_password = await login(limited_client, user.email)
+        ``live_client``: the requests really run at once, password checks included.
+        """
+        user = live_user
+        statuses = await concurrent_wrong_passwords(live_client, user.email, 20)
+
+        right_password = await login(live_client, user.email)
 
         # In process the count is exact: the first ACCOUNT_LIMIT attempts get through, no more.
         assert statuses == Counter({401: ACCOUNT_LIMIT, 429: 20 - ACCOUNT_LIMIT})
@@ -274,11 +278,11 @@ class TestLoginThrottling:
 @pytest.mark.integration
 class TestLoginThrottlingWithRedis:
     async def test_account_counter_is_shared_by_instances(
-        self, low_limits: None, redis: Redis, db_session: AsyncSession, user: User
+        self, low_limits: None, redis: Redis, db_connection: AsyncConnection, user: User
     ) -> None:
         async with (
-            app_instance(db_session, unique_client_host()) as first,
-            app_instance(db_session, unique_client_host()) as second,
+            app_instance(db_connection, unique_client_host()) as first,
+            app_instance(db_connection, unique_client_host()) as second,
         ):
             for _ in range(ACCOUNT_LIMIT):
                 assert (await login(first, user.email, "Wrong-password-123")).status_code == 401
@@ -293,10 +297,10 @@ class TestLoginThrottlingWithRedis:
         assert int(response.headers["Retry-After"]) * 1000 >= ttl_ms
 
     async def test_client_counter_is_shared_by_instances(
-        self, low_limits: None, redis: Redis, db_session: AsyncSession, user: User
+        self, low_limits: None, redis: Redis, db_connection: AsyncConnection, user: User
     ) -> None:
         host = unique_client_host()
-        async with app_instance(db_session, host) as first, app_instance(db_session, host) as second:
+        async with app_instance(db_connection, host) as first, app_instance(db_connection, host) as second:
             for attempt in range(CLIENT_LIMIT):
                 instance = first if attempt % 2 else second
                 assert (await login(instance, unique_email(), "Wrong-password-123")).status_code == 401
@@ -309,12 +313,12 @@ class TestLoginThrottlingWithRedis:
         )  # the refused attempt counts too
 
     async def test_success_on_one_instance_resets_the_account_for_all(
-        self, low_limits: None, redis: Redis, db_session: AsyncSession, user: User
+        self, low_limits: None, redis: Redis, db_connection: AsyncConnection, user: User
     ) -> None:
         key = ThrottleRule("account", ACCOUNT_LIMIT, 1).key(user.email.lower())
         async with (
-            app_instance(db_session, unique_client_host()) as first,
-            app_instance(db_session, unique_client_host()) as second,
+            app_instance(db_connection, unique_client_host()) as first,
+            app_instance(db_connection, unique_client_host()) as second,
         ):
             for _ in range(ACCOUNT_LIMIT - 1):
                 await login(first, user.email, "Wrong-password-123")
@@ -344,12 +348,14 @@ class TestLoginThrottlingWithRedis:
         await redis.decr(client_key)  # undo this test's failure on the address every ``client`` shares
 
     async def test_concurrent_wrong_passwords_cannot_exceed_the_account_limit(
-        self, low_limits: None, redis: Redis, db_session: AsyncSession, user: User
+        self, low_limits: None, redis: Redis, live_user: User
     ) -> None:
+        """Two instances with real sessions (no shared test transaction): the burst really races."""
+        user = live_user
         key = ThrottleRule("account", ACCOUNT_LIMIT, 1).key(user.email.lower())
         async with (
-            app_instance(db_session, unique_client_host()) as first,
-            app_instance(db_session, unique_client_host()) as second,
+            app_instance(None, unique_client_host()) as first,
+            app_instance(None, unique_client_host()) as second,
         ):
             statuses = await concurrent_wrong_passwords(first, user.email, 20)
 

@@ -22,7 +22,7 @@ class TestSendNotification:
         async def mock_background_task(*args: Any, **kwargs: Any) -> None:
             task_completed.set()
 
-        with patch("app.tasks.send_email", side_effect=mock_background_task):
+        with patch("app.tasks.send_email", autospec=True, side_effect=mock_background_task):
             response = await client.post("/api/v1/send-notification", headers=auth_headers)
             assert response.status_code == 200
             await asyncio.wait_for(task_completed.wait(), timeout=1.0)

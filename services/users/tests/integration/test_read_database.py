@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app.database import ReadDatabase
 from app.repositories.user_repository import UserQueries
@@ -23,19 +23,21 @@ class TestReadDatabase:
         finally:
             await engine.dispose()
 
-    async def test_session_bound_reads_see_uncommitted_data(self, db_session: AsyncSession) -> None:
+    async def test_connection_bound_reads_see_uncommitted_data(
+        self, db_connection: AsyncConnection, db_session: AsyncSession
+    ) -> None:
         user = await UserFactory.create(db_session)
 
-        profile = await UserQueries(ReadDatabase(session=db_session)).get_public_profile(user.id)
+        profile = await UserQueries(ReadDatabase(connection=db_connection)).get_public_profile(user.id)
 
         assert profile is not None
         assert profile.email == user.email
 
-    async def test_requires_exactly_one_source(self, test_engine: AsyncEngine, db_session: AsyncSession) -> None:
+    async def test_requires_exactly_one_source(self, test_engine: AsyncEngine, db_connection: AsyncConnection) -> None:
         with pytest.raises(ValueError, match="exactly one"):
             ReadDatabase()
         with pytest.raises(ValueError, match="exactly one"):
-            ReadDatabase(test_engine, session=db_session)
+            ReadDatabase(test_engine, connection=db_connection)
 
     async def test_profile_read_through_the_live_service(self, live_client: AsyncClient) -> None:
         created = await live_client.post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.exceptions import UserAlreadyExistsError
@@ -58,16 +59,22 @@ class TestUserRepository:
         with pytest.raises(UserAlreadyExistsError):
             await UserRepository(db_session).create(duplicate)
 
-    async def test_session_stays_usable_after_a_refused_duplicate(self, db_session: AsyncSession) -> None:
+    async def test_a_refused_duplicate_leaves_the_rollback_to_the_transaction_owner(
+        self, db_session: AsyncSession
+    ) -> None:
         existing = await UserFactory.create(db_session)
         existing_id, existing_email = existing.id, existing.email
         repository = UserRepository(db_session)
-        with pytest.raises(UserAlreadyExistsError):
-            await repository.create(UserFactory.build(email=existing_email))
 
+        with pytest.raises(UserAlreadyExistsError):
+            await repository.create(UserFactory.build(email=existing_email.upper()))
+
+        assert db_session.in_transaction()  # the repository rolled nothing back: not its call
+        await db_session.rollback()  # what the request boundary does with the error
         found = await repository.get_by_email(existing_email)
         assert found is not None
         assert found.id == existing_id
+        assert await db_session.scalar(select(func.count()).select_from(User)) == 1
 
     async def test_update_persists_changes(self, db_session: AsyncSession) -> None:
         user = await UserFactory.create(db_session)

@@ -6,14 +6,18 @@ username are unique regardless of letter case, lists are newest first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from app.exceptions import UserAlreadyExistsError
 from app.models.post import Post
+from app.models.token import RefreshToken, TokenFamily
 from app.models.user import User
 from app.repositories.post_repository import PostRepositoryPort
+from app.repositories.token_repository import TokenRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
+from app.unit_of_work import UnitOfWork
 
 
 class FakeUserRepository:
@@ -78,6 +82,9 @@ class FakePostRepository:
     async def get_by_id(self, post_id: int) -> Post | None:
         return self.posts.get(post_id)
 
+    async def get_for_update(self, post_id: int) -> Post | None:
+        return self.posts.get(post_id)  # one caller at a time: nothing to lock
+
     async def update(self, post: Post) -> Post:
         post.updated_at = datetime.now(UTC)
         return post
@@ -96,6 +103,78 @@ class FakePostRepository:
         return self._newest_first(mine, limit, offset)
 
 
-def _conforms(users: FakeUserRepository, posts: FakePostRepository) -> tuple[UserRepositoryPort, PostRepositoryPort]:
+class FakeTokenRepository:
+    """Token families, refresh tokens (by digest) and revoked access tokens in dicts.
+
+    ``get_user_for_access_token`` asks ``users``, as the SQL adapter joins the users table.
+    """
+
+    def __init__(self, users: FakeUserRepository) -> None:
+        self._users = users
+        self.families: dict[uuid.UUID, TokenFamily] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.revoked_jtis: dict[uuid.UUID, datetime] = {}
+
+    async def create_family(self, user_id: int, expires_at: datetime) -> TokenFamily:
+        family = TokenFamily(id=uuid.uuid4(), user_id=user_id, expires_at=expires_at, revoked_at=None)
+        self.families[family.id] = family
+        return family
+
+    async def add_refresh_token(self, family_id: uuid.UUID, token_hash: str, expires_at: datetime) -> None:
+        if token_hash in self.refresh_tokens:
+            msg = "refresh token digests are unique"
+            raise AssertionError(msg)
+        self.refresh_tokens[token_hash] = RefreshToken(
+            id=uuid.uuid4(), family_id=family_id, token_hash=token_hash, expires_at=expires_at, used_at=None
+        )
+
+    async def get_for_rotation(self, token_hash: str) -> tuple[RefreshToken, TokenFamily] | None:
+        token = self.refresh_tokens.get(token_hash)
+        return (token, self.families[token.family_id]) if token is not None else None
+
+    async def mark_used(self, token: RefreshToken, used_at: datetime) -> None:
+        token.used_at = used_at
+
+    async def revoke_family(self, family_id: uuid.UUID, revoked_at: datetime) -> None:
+        family = self.families.get(family_id)
+        if family is not None and family.revoked_at is None:
+            family.revoked_at = revoked_at
+
+    async def revoke_other_families(self, user_id: int, keep: uuid.UUID | None, revoked_at: datetime) -> None:
+        for family in self.families.values():
+            if family.user_id == user_id and family.id != keep and family.revoked_at is None:
+                family.revoked_at = revoked_at
+
+    async def revoke_access_token(self, jti: uuid.UUID, expires_at: datetime) -> None:
+        self.revoked_jtis.setdefault(jti, expires_at)
+
+    async def get_user_for_access_token(self, user_id: int, jti: uuid.UUID, family_id: uuid.UUID | None) -> User | None:
+        user = await self._users.get_by_id(user_id)
+        if user is None or not user.is_active or jti in self.revoked_jtis:
+            return None
+        if family_id is not None:
+            family = self.families.get(family_id)
+            if family is None or family.revoked_at is not None:
+                return None
+        return user
+
+    def live_families(self, user_id: int) -> set[uuid.UUID]:
+        return {f.id for f in self.families.values() if f.user_id == user_id and f.revoked_at is None}
+
+
+class FakeUnitOfWork:
+    """Counts commits and keeps what ``snapshot`` returned at each: what the commit made durable."""
+
+    def __init__(self, snapshot: Callable[[], object] = lambda: None) -> None:
+        self._snapshot = snapshot
+        self.committed: list[object] = []
+
+    async def commit(self) -> None:
+        self.committed.append(self._snapshot())
+
+
+def _conforms(
+    users: FakeUserRepository, posts: FakePostRepository, tokens: FakeTokenRepository, unit_of_work: FakeUnitOfWork
+) -> tuple[UserRepositoryPort, PostRepositoryPort, TokenRepositoryPort, UnitOfWork]:
     """Type-checks that the fakes implement the ports the services depend on."""
-    return users, posts
+    return users, posts, tokens, unit_of_work

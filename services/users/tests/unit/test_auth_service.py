@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from unittest.mock import AsyncMock, MagicMock, call, patch
+from unittest.mock import AsyncMock, MagicMock, call, create_autospec, patch
 
 import pytest
 from pydantic import SecretStr
 
 from app.config import Settings
 from app.exceptions import (
+    AccountDisabledTokenError,
     InvalidCredentialsError,
     InvalidTokenError,
     RefreshTokenReusedError,
@@ -19,9 +20,11 @@ from app.exceptions import (
 )
 from app.models.token import RefreshToken, TokenFamily
 from app.models.user import User
-from app.services.auth_service import AuthService
+from app.repositories.token_repository import TokenRepositoryPort
+from app.repositories.user_repository import UserRepositoryPort
+from app.services.auth_service import AuthService, LoginAttemptLimiter
+from app.unit_of_work import UnitOfWork
 from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
-from app.utils.throttle import LoginThrottle
 from app.utils.tokens import hash_refresh_token
 
 SETTINGS = Settings(
@@ -61,29 +64,42 @@ def refresh_row(family_id: uuid.UUID, **overrides: object) -> RefreshToken:
     return RefreshToken(**values)
 
 
+# Every mock is specified by the port it stands for: a removed or renamed method fails the test.
 @pytest.fixture
 def users() -> AsyncMock:
-    return AsyncMock()
+    mock: AsyncMock = create_autospec(UserRepositoryPort, instance=True)
+    return mock
 
 
 @pytest.fixture
 def tokens() -> AsyncMock:
-    repository = AsyncMock()
+    repository: AsyncMock = create_autospec(TokenRepositoryPort, instance=True)
     repository.create_family.side_effect = lambda user_id, expires_at: family(user_id=user_id, expires_at=expires_at)
     return repository
 
 
 @pytest.fixture
 def throttle() -> AsyncMock:
-    """A ``LoginThrottle`` that lets the attempt through; a removed or renamed method fails the test."""
-    limiter = AsyncMock(spec=LoginThrottle)
+    """A login throttle that lets the attempt through."""
+    limiter: AsyncMock = create_autospec(LoginAttemptLimiter, instance=True)
     limiter.begin_attempt.return_value = None
     return limiter
 
 
 @pytest.fixture
-def service(users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock) -> AuthService:
-    return AuthService(users, tokens, throttle, SETTINGS)
+def unit_of_work(tokens: AsyncMock) -> AsyncMock:
+    """Records, at each commit, the families revoked so far: what the commit made durable."""
+    mock: AsyncMock = create_autospec(UnitOfWork, instance=True)
+    mock.committed_revocations = []
+    mock.commit.side_effect = lambda: mock.committed_revocations.append(
+        [revoke.args[0] for revoke in tokens.revoke_family.await_args_list]
+    )
+    return mock
+
+
+@pytest.fixture
+def service(users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, unit_of_work: AsyncMock) -> AuthService:
+    return AuthService(users, tokens, throttle, unit_of_work, SETTINGS)
 
 
 @pytest.fixture
@@ -96,15 +112,15 @@ def alice(users: AsyncMock) -> User:
 @pytest.fixture
 def password_ok() -> Iterator[MagicMock]:
     with (
-        patch("app.services.user_service.verify_password", return_value=True) as verify,
-        patch("app.services.auth_service.needs_rehash", return_value=False),
+        patch("app.services.user_service.verify_password", autospec=True, return_value=True) as verify,
+        patch("app.services.auth_service.needs_rehash", autospec=True, return_value=False),
     ):
         yield verify
 
 
 @pytest.fixture
 def password_wrong() -> Iterator[MagicMock]:
-    with patch("app.services.user_service.verify_password", return_value=False) as verify:
+    with patch("app.services.user_service.verify_password", autospec=True, return_value=False) as verify:
         yield verify
 
 
@@ -175,7 +191,10 @@ class TestLogin:
     ) -> None:
         users.get_by_email.return_value = None
 
-        with patch("app.services.user_service.dummy_verify") as dummy, pytest.raises(InvalidCredentialsError):
+        with (
+            patch("app.services.user_service.dummy_verify", autospec=True) as dummy,
+            pytest.raises(InvalidCredentialsError),
+        ):
             await service.login("nobody@example.com", PASSWORD, CLIENT)
 
         dummy.assert_called_once_with(PASSWORD)
@@ -211,8 +230,9 @@ class TestLogin:
         self, service: AuthService, users: AsyncMock, alice: User, password_ok: MagicMock
     ) -> None:
         with (
+            # needs_rehash is already an autospec mock (password_ok): patched again without a spec
             patch("app.services.auth_service.needs_rehash", return_value=True),
-            patch("app.services.auth_service.hash_password", return_value="new-hash") as rehash,
+            patch("app.services.auth_service.hash_password", autospec=True, return_value="new-hash") as rehash,
         ):
             await service.login(EMAIL, PASSWORD, CLIENT)
 
@@ -253,8 +273,8 @@ class TestRefresh:
         assert decode_access_token(pair.access_token, settings=SETTINGS).session_id == current.id
         tokens.revoke_family.assert_not_awaited()
 
-    async def test_reuse_revokes_the_family_and_keeps_that_change(
-        self, service: AuthService, tokens: AsyncMock
+    async def test_reuse_revokes_the_family_and_commits_that_before_refusing(
+        self, service: AuthService, tokens: AsyncMock, unit_of_work: AsyncMock
     ) -> None:
         current = family()
         tokens.get_for_rotation.return_value = (refresh_row(current.id, used_at=now() - timedelta(minutes=1)), current)
@@ -262,20 +282,49 @@ class TestRefresh:
         with pytest.raises(RefreshTokenReusedError) as raised:
             await service.refresh("presented")
 
-        assert raised.value.persist_changes is True
+        assert unit_of_work.committed_revocations == [[current.id]]
         assert isinstance(raised.value, InvalidTokenError)
         tokens.revoke_family.assert_awaited_once()
         assert tokens.revoke_family.await_args.args[0] == current.id
         tokens.mark_used.assert_not_awaited()
         tokens.add_refresh_token.assert_not_awaited()
 
-    async def test_unknown_token_is_refused(self, service: AuthService, tokens: AsyncMock) -> None:
+    async def test_refresh_of_a_deactivated_account_revokes_and_commits_before_refusing(
+        self, service: AuthService, users: AsyncMock, tokens: AsyncMock, unit_of_work: AsyncMock
+    ) -> None:
+        current = family()
+        tokens.get_for_rotation.return_value = (refresh_row(current.id), current)
+        users.get_by_id.return_value = User(id=current.user_id, email=EMAIL, username="alice", is_active=False)
+
+        with pytest.raises(AccountDisabledTokenError):
+            await service.refresh("presented")
+
+        users.get_by_id.assert_awaited_once_with(current.user_id)
+        assert unit_of_work.committed_revocations == [[current.id]]
+        tokens.mark_used.assert_not_awaited()
+        tokens.add_refresh_token.assert_not_awaited()
+
+    async def test_refresh_of_a_deleted_account_revokes_and_commits_before_refusing(
+        self, service: AuthService, users: AsyncMock, tokens: AsyncMock, unit_of_work: AsyncMock
+    ) -> None:
+        current = family()
+        tokens.get_for_rotation.return_value = (refresh_row(current.id), current)
+        users.get_by_id.return_value = None
+
+        with pytest.raises(AccountDisabledTokenError):
+            await service.refresh("presented")
+
+        assert unit_of_work.committed_revocations == [[current.id]]
+
+    async def test_unknown_token_is_refused_and_nothing_is_committed(
+        self, service: AuthService, tokens: AsyncMock, unit_of_work: AsyncMock
+    ) -> None:
         tokens.get_for_rotation.return_value = None
 
-        with pytest.raises(InvalidTokenError) as raised:
+        with pytest.raises(InvalidTokenError):
             await service.refresh("unknown")
 
-        assert raised.value.persist_changes is False
+        unit_of_work.commit.assert_not_awaited()
         tokens.revoke_family.assert_not_awaited()
         tokens.add_refresh_token.assert_not_awaited()
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock, create_autospec, patch
 
 import pytest
 
 from app.exceptions import InvalidCredentialsError, UserAlreadyExistsError
 from app.models.user import User
+from app.repositories.user_repository import UserRepositoryPort
 from app.schemas.user import UserCreate
 from app.services.user_service import UserService
 
 
 @pytest.fixture
 def mock_user_repository() -> AsyncMock:
-    return AsyncMock()
+    """The seed's mock repository, specified by the port: a renamed method fails the test."""
+    mock: AsyncMock = create_autospec(UserRepositoryPort, instance=True)
+    return mock
 
 
 @pytest.fixture
@@ -33,7 +36,7 @@ class TestUserService:
         )
 
         # Act
-        with patch("app.services.user_service.hash_password") as mock_hash:
+        with patch("app.services.user_service.hash_password", autospec=True) as mock_hash:
             mock_hash.return_value = "hashed_password"
             result = await user_service.create_user(user_data)
 
@@ -63,7 +66,7 @@ class TestUserService:
         mock_user = User(id=1, email=email, username="testuser", hashed_password="hashed_password")
         mock_user_repository.get_by_email.return_value = mock_user
 
-        with patch("app.services.user_service.verify_password") as mock_verify:
+        with patch("app.services.user_service.verify_password", autospec=True) as mock_verify:
             mock_verify.return_value = True
             result = await user_service.authenticate(email, password)
 
@@ -78,7 +81,7 @@ class TestUserService:
             id=1, email="test@example.com", username="testuser", hashed_password="hashed_password"
         )
 
-        with patch("app.services.user_service.verify_password") as mock_verify:
+        with patch("app.services.user_service.verify_password", autospec=True) as mock_verify:
             mock_verify.return_value = False
             with pytest.raises(InvalidCredentialsError):
                 await user_service.authenticate("test@example.com", "wrong_password")
@@ -88,7 +91,10 @@ class TestUserService:
     ) -> None:
         mock_user_repository.get_by_email.return_value = None
 
-        with patch("app.services.user_service.dummy_verify") as mock_dummy, pytest.raises(InvalidCredentialsError):
+        with (
+            patch("app.services.user_service.dummy_verify", autospec=True) as mock_dummy,
+            pytest.raises(InvalidCredentialsError),
+        ):
             await user_service.authenticate("nobody@example.com", "whatever-password")
 
         mock_dummy.assert_called_once_with("whatever-password")
@@ -101,7 +107,7 @@ class TestUserService:
         )
 
         with (
-            patch("app.services.user_service.verify_password", return_value=True),
+            patch("app.services.user_service.verify_password", autospec=True, return_value=True),
             pytest.raises(InvalidCredentialsError),
         ):
             await user_service.authenticate("off@example.com", "SecurePass123!")

@@ -1,0 +1,1 @@
+"""servicekit's tests need no database: small apps over httpx's ASGI transport."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,24 +12,15 @@ from pydantic import SecretStr
 
 from app.config import Settings
 from app.utils.jwt import create_access_token, decode_access_token
+from tests.support.time_zone import local_time_zone
 
 SETTINGS = Settings(environment="test", secret_key=SecretStr("unit-test-secret-key-" + "0123456789" * 4))
 
 
 @pytest.fixture
 def far_from_utc() -> Iterator[None]:
-    """The process's local time zone set 14 hours ahead of UTC (as a server's may be)."""
-    original = os.environ.get("TZ")
-    os.environ["TZ"] = "Pacific/Kiritimati"
-    time.tzset()
-    try:
+    with local_time_zone():
         yield
-    finally:
-        if original is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = original
-        time.tzset()
 
 
 @pytest.mark.unit

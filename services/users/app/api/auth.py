@@ -15,7 +15,7 @@ def _token_response(pair: TokenPair, response: Response) -> TokenResponse:
     return TokenResponse(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
 
-@router.post("/login", responses=error_responses(401, 422, 429))
+@router.post("/login", responses=error_responses(400, 401, 422, 429))
 async def login(
     credentials: LoginRequest, client: ClientAddress, auth: AuthServiceDep, response: Response
 ) -> TokenResponse:
@@ -23,13 +23,13 @@ async def login(
     return _token_response(pair, response)
 
 
-@router.post("/refresh", responses=error_responses(401, 422))
+@router.post("/refresh", responses=error_responses(400, 401, 422))
 async def refresh(body: RefreshRequest, auth: AuthServiceDep, response: Response) -> TokenResponse:
     pair = await auth.refresh(body.refresh_token)
     return _token_response(pair, response)
 
 
-@router.post("/logout", responses=error_responses(401, 422))
+@router.post("/logout", responses=error_responses(400, 401, 422))
 async def logout(claims: CurrentClaims, auth: AuthServiceDep, body: LogoutRequest | None = None) -> MessageResponse:
     await auth.logout(claims, body.refresh_token if body is not None else None)
     return MessageResponse(detail="Logged out")

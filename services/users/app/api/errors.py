@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.db_errors import DRIVER_CONNECTION_ERRORS, meaning
 from app.exceptions import (
@@ -48,8 +49,10 @@ _CODE_BY_HTTP_STATUS = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _LOST_RACE_DETAIL = "A concurrent request changed the same data; retry"
 _DESCRIPTIONS = {
+    400: "Request body could not be read (e.g. not UTF-8)",
     401: "Missing, invalid, expired or revoked credentials",
     403: "Not allowed",
     404: "Not found",
@@ -128,10 +131,23 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 422, "validation_error", "Request validation failed", errors=errors)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the request's path answers: Starlette's 405 names only the first route that matched."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     code = _CODE_BY_HTTP_STATUS.get(exc.status_code, "http_error")
-    return error_response(request, exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(request, exc.status_code, code, str(exc.detail), headers=headers)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:

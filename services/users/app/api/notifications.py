@@ -29,7 +29,7 @@ class NotificationRequest(RequestModel):
     message: Annotated[TextValue, Field(min_length=1, max_length=10_000)] = "You have a new notification."
 
 
-@router.post("/send-notification", responses=error_responses(401, 422))
+@router.post("/send-notification", responses=error_responses(400, 401, 422))
 async def send_notification(
     current_user: CurrentUser,
     background_tasks: BackgroundTasks,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentUser, OptionalUser, PostServiceDep
+from app.api.deps import OPTIONAL_BEARER_OPENAPI, CurrentUser, OptionalUser, PostServiceDep
 from app.api.errors import error_responses
 from app.schemas.common import MAX_INT_ID, EntityId
 from app.schemas.post import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PostCreate, PostPage, PostResponse, PostUpdate
@@ -15,7 +15,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT_ID)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 422))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 422))
 async def create_post(data: PostCreate, author: CurrentUser, posts: PostServiceDep) -> PostResponse:
     return PostResponse.model_validate(await posts.create_post(author, data))
 
@@ -26,12 +26,12 @@ async def list_posts(posts: PostServiceDep, limit: Limit = DEFAULT_PAGE_SIZE, of
     return PostPage.build(items, limit=limit, offset=offset)
 
 
-@router.get("/{post_id}", responses=error_responses(401, 404, 422))
+@router.get("/{post_id}", responses=error_responses(401, 404, 422), openapi_extra=OPTIONAL_BEARER_OPENAPI)
 async def read_post(post_id: EntityId, viewer: OptionalUser, posts: PostServiceDep) -> PostResponse:
     return PostResponse.model_validate(await posts.get_visible_post(post_id, viewer))
 
 
-@router.patch("/{post_id}", responses=error_responses(401, 403, 404, 422))
+@router.patch("/{post_id}", responses=error_responses(400, 401, 403, 404, 422))
 async def update_post(post_id: EntityId, data: PostUpdate, author: CurrentUser, posts: PostServiceDep) -> PostResponse:
     return PostResponse.model_validate(await posts.update_post(author, post_id, data))
 

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import (
+    OPTIONAL_BEARER_OPENAPI,
     CurrentClaims,
     CurrentUser,
     OptionalUser,
@@ -25,7 +26,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT_ID)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(409, 422))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 409, 422))
 async def register_user(user_data: UserCreate, users: UserServiceDep) -> UserResponse:
     user = await users.create_user(user_data)
     return UserResponse.model_validate(user)
@@ -42,7 +43,7 @@ async def read_user(user_id: EntityId, read_db: ReadDbDep) -> PublicProfile:
     return await UserQueries(read_db).require_public_profile(user_id)
 
 
-@router.patch("/{user_id}", responses=error_responses(401, 403, 409, 422, 429))
+@router.patch("/{user_id}", responses=error_responses(400, 401, 403, 409, 422, 429))
 async def update_user(
     user_id: EntityId,
     user_data: UserUpdate,
@@ -54,7 +55,7 @@ async def update_user(
     return UserPrivateResponse.model_validate(user)
 
 
-@router.get("/{user_id}/posts", responses=error_responses(401, 404, 422))
+@router.get("/{user_id}/posts", responses=error_responses(401, 404, 422), openapi_extra=OPTIONAL_BEARER_OPENAPI)
 async def list_user_posts(
     user_id: EntityId,
     viewer: OptionalUser,

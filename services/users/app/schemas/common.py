@@ -37,8 +37,9 @@ def _decimal_digits(value: object) -> object:
     return value
 
 
-#: An id in a path: plain decimal digits within the range of an ``integer`` column.
-EntityId = Annotated[int, BeforeValidator(_decimal_digits), Path(ge=1, le=MAX_INT_ID)]
+#: An id in a path: plain decimal digits within the range of an ``integer`` column. ``Path`` comes
+#: first: after a validator its bounds reach OpenAPI as ``ge``/``le``, which JSON Schema ignores.
+EntityId = Annotated[int, Path(ge=1, le=MAX_INT_ID), BeforeValidator(_decimal_digits)]
 
 
 class RequestModel(BaseModel):

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from app.schemas.common import RequestModel, ResponseModel, TextValue
 
@@ -15,16 +16,28 @@ Title = Annotated[TextValue, Field(min_length=1, max_length=200)]
 Content = Annotated[TextValue, Field(min_length=1, max_length=100_000)]
 
 
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _omittable() -> Any:
+    """Optional but never null, and documented so: no ``null`` type and no ``null`` default."""
+    return Field(default=None, json_schema_extra=_without_default)
+
+
 class PostCreate(RequestModel):
     title: Title
     content: Content
-    published: bool = False
+    #: Strict: JSON has booleans; 0, 1 or "yes" are refused, not read as true or false.
+    published: StrictBool = False
 
 
 class PostUpdate(RequestModel):
-    title: Title | None = None
-    content: Content | None = None
-    published: bool | None = None
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    title: Title | SkipJsonSchema[None] = _omittable()
+    content: Content | SkipJsonSchema[None] = _omittable()
+    published: StrictBool | SkipJsonSchema[None] = _omittable()
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:

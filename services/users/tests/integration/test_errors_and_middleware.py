@@ -56,6 +56,27 @@ class TestErrorBodies:
         assert response.json()["code"] == "method_not_allowed"
         assert "POST" in response.headers["allow"]
 
+    @pytest.mark.parametrize(
+        ("method", "path", "allowed"),
+        [("OPTIONS", "/api/v1/posts", "GET, POST"), ("PUT", "/api/v1/users/1", "GET, PATCH")],
+    )
+    async def test_405_allows_every_method_of_the_path(
+        self, client: AsyncClient, method: str, path: str, allowed: str
+    ) -> None:
+        # Not only the methods of the first route that matched the path (Starlette's answer).
+        response = await client.request(method, path)
+
+        assert response.status_code == 405
+        assert response.headers["allow"] == allowed
+
+    async def test_a_body_that_is_not_utf8_is_400(self, client: AsyncClient) -> None:
+        response = await client.post(
+            "/api/v1/users", content=b'{"email": "\xff"}', headers={"Content-Type": "application/json"}
+        )
+
+        assert response.status_code == 400
+        assert response.json()["code"] == "bad_request"
+
     async def test_malformed_json_is_422(self, client: AsyncClient) -> None:
         response = await client.post(
             "/api/v1/users", content=b'{"email": "a@example.com",', headers={"Content-Type": "application/json"}

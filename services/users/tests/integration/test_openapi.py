@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from app.schemas.common import MAX_INT_ID
+
 ERROR_REF = "#/components/schemas/ErrorResponse"
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 #: Routes that never touch the database (so never answer 503 because of it).
@@ -120,6 +122,49 @@ class TestOpenApi:
 
         assert missing == []
 
+    def test_every_route_with_a_body_documents_400(self, spec: dict[str, Any]) -> None:
+        # A body that is not UTF-8 cannot be parsed at all: FastAPI answers 400, not 422.
+        missing = [
+            (method, path)
+            for method, path, operation in operations(spec)
+            if "requestBody" in operation and "400" not in operation["responses"]
+        ]
+
+        assert missing == []
+
+    def test_path_ids_document_their_bounds(self, spec: dict[str, Any]) -> None:
+        # As JSON Schema keywords: ``ge``/``le`` (what a misplaced ``Path`` produces) bound nothing.
+        bounds = {
+            (path, parameter["name"]): (parameter["schema"].get("minimum"), parameter["schema"].get("maximum"))
+            for _, path, operation in operations(spec)
+            for parameter in operation.get("parameters", [])
+            if parameter["in"] == "path"
+        }
+
+        assert bounds
+        assert set(bounds.values()) == {(1, MAX_INT_ID)}
+
+    def test_an_optional_bearer_token_is_documented_as_optional(self, spec: dict[str, Any]) -> None:
+        optional = {
+            (method, path)
+            for method, path, operation in operations(spec)
+            if operation.get("security") == [{"HTTPBearer": []}, {}]
+        }
+
+        assert optional == {("get", "/api/v1/posts/{post_id}"), ("get", "/api/v1/users/{user_id}/posts")}
+
+    def test_post_update_fields_are_optional_but_never_null(self, spec: dict[str, Any]) -> None:
+        schema = spec["components"]["schemas"]["PostUpdate"]
+
+        assert schema["minProperties"] == 1
+        assert "required" not in schema
+        assert {name: property_.get("type") for name, property_ in schema["properties"].items()} == {
+            "title": "string",
+            "content": "string",
+            "published": "boolean",
+        }
+        assert [name for name, property_ in schema["properties"].items() if "default" in property_] == []
+
     def test_every_route_with_a_bearer_token_documents_401(self, spec: dict[str, Any]) -> None:
         secured = [
             (method, path, operation) for method, path, operation in operations(spec) if operation.get("security")
@@ -131,20 +176,20 @@ class TestOpenApi:
     @pytest.mark.parametrize(
         ("method", "path", "statuses"),
         [
-            ("post", "/api/v1/users", {"201", "409", "422"}),
+            ("post", "/api/v1/users", {"201", "400", "409", "422"}),
             ("get", "/api/v1/users/{user_id}", {"200", "404", "422"}),
             ("get", "/api/v1/users/me", {"200", "401"}),
-            ("patch", "/api/v1/users/{user_id}", {"200", "401", "403", "409", "422"}),
+            ("patch", "/api/v1/users/{user_id}", {"200", "400", "401", "403", "409", "422", "429"}),
             ("get", "/api/v1/users/{user_id}/posts", {"200", "404", "422"}),
-            ("post", "/api/v1/auth/login", {"200", "401", "422", "429"}),
-            ("post", "/api/v1/auth/refresh", {"200", "401", "422"}),
-            ("post", "/api/v1/auth/logout", {"200", "401"}),
-            ("post", "/api/v1/posts", {"201", "401", "422"}),
+            ("post", "/api/v1/auth/login", {"200", "400", "401", "422", "429"}),
+            ("post", "/api/v1/auth/refresh", {"200", "400", "401", "422"}),
+            ("post", "/api/v1/auth/logout", {"200", "400", "401", "422"}),
+            ("post", "/api/v1/posts", {"201", "400", "401", "422"}),
             ("get", "/api/v1/posts", {"200", "422"}),
             ("get", "/api/v1/posts/{post_id}", {"200", "404", "422"}),
-            ("patch", "/api/v1/posts/{post_id}", {"200", "401", "403", "404", "422"}),
+            ("patch", "/api/v1/posts/{post_id}", {"200", "400", "401", "403", "404", "422"}),
             ("delete", "/api/v1/posts/{post_id}", {"204", "401", "403", "404", "422"}),
-            ("post", "/api/v1/send-notification", {"200", "401", "422"}),
+            ("post", "/api/v1/send-notification", {"200", "400", "401", "422"}),
             ("get", "/api/v1/health/ready", {"200", "503"}),
         ],
     )

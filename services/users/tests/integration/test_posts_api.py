@@ -88,6 +88,8 @@ class TestCreatePost:
             {"title": "nul\x00title", "content": "c"},
             {"title": "t", "content": "nul\x00content"},
             {"title": "t", "content": "c", "published": "maybe"},
+            {"title": "t", "content": "c", "published": 1},
+            {"title": "t", "content": "c", "published": "true"},
         ],
         ids=[
             "empty-title",
@@ -101,6 +103,8 @@ class TestCreatePost:
             "nul-title",
             "nul-content",
             "bad-published",
+            "number-published",
+            "string-published",
         ],
     )
     async def test_invalid_input_is_422(
@@ -287,8 +291,20 @@ class TestUpdatePost:
             {"title": "t" * 201},
             {"user_id": 1},
             {"title": "nul\x00"},
+            {"published": 0},
         ],
-        ids=["empty", "null-title", "null-content", "null-published", "one-null", "blank", "long", "user_id", "nul"],
+        ids=[
+            "empty",
+            "null-title",
+            "null-content",
+            "null-published",
+            "one-null",
+            "blank",
+            "long",
+            "user_id",
+            "nul",
+            "number-published",
+        ],
     )
     async def test_empty_null_or_invalid_update_is_422(
         self, client: AsyncClient, published: Post, author: User, body: dict[str, Any]

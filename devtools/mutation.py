@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from devtools import embedded_pg
@@ -43,39 +45,77 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@dataclass(slots=True)
+class RunCost:
+    """Wall time and CPU time of a run, so a run on a busy machine says what it would take on an idle one."""
+
+    wall_seconds: float = 0.0
+    mutmut_cpu_seconds: float = 0.0
+    database_cpu_seconds: float = 0.0
+
+    def describe(self) -> str:
+        cpu = self.mutmut_cpu_seconds + self.database_cpu_seconds
+        return (
+            f"{self.wall_seconds / 60:.1f} min wall, {cpu / 60:.1f} min CPU "
+            f"(mutmut and tests {self.mutmut_cpu_seconds / 60:.1f}, PostgreSQL {self.database_cpu_seconds / 60:.1f})"
+        )
+
+
+def _process_tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of its children that have exited (Linux ``/proc``), else 0."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(ticks) for ticks in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def _template_database(service_dir: Path) -> Iterator[dict[str, str]]:
+def _template_database(service_dir: Path, cost: RunCost) -> Iterator[dict[str, str]]:
     """The environment of a run: a server and a migrated template that every session clones."""
     sys.path.insert(0, str(service_dir))
     from tests.support.databases import drop_database, start_server  # noqa: PLC0415 - the service's own code
 
     with tempfile.TemporaryDirectory(prefix="mutation-") as work_dir:
         environment = {}
+        postmaster: int | None = None
         if not os.environ.get("TEST_DATABASE_URL"):
             server = embedded_pg.start(Path(work_dir) / "pgdata", cleanup="delete", durable=False)
             environment["TEST_DATABASE_URL"] = server.database_url("postgres")
+            postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
         os.environ.update(environment)
         test_server = start_server(Path(work_dir))
         try:
             yield {**environment, TEST_SERVER_VARIABLE: json.dumps(test_server.as_dict())}
         finally:
             drop_database(test_server, test_server.template)
+            if postmaster is not None:
+                cost.database_cpu_seconds = _process_tree_cpu_seconds(postmaster)
 
 
-def _run_mutmut(service_dir: Path, mutants: list[str], max_children: int) -> int:
+def _run_mutmut(service_dir: Path, mutants: list[str], max_children: int, cost: RunCost) -> int:
     if not mutants:
         shutil.rmtree(service_dir / "mutants", ignore_errors=True)
-    mutmut = Path(sys.executable).with_name("mutmut")
-    command = [str(mutmut), "run", "--max-children", str(max_children), *mutants]
+    bin_dir = Path(sys.executable).parent
+    command = [str(bin_dir / "mutmut"), "run", "--max-children", str(max_children), *mutants]
     # mutmut draws a spinner: fine on a terminal, megabytes in a CI log, so logs get a file.
     log_path = service_dir / "mutation" / "mutmut.log"
-    with _template_database(service_dir) as run_environment, log_path.open("w") as log:
+    cpu_before = _children_cpu_seconds()
+    with _template_database(service_dir, cost) as run_environment, log_path.open("w") as log:
         output = None if sys.stdout.isatty() else log
         if output is not None:
             print(f"mutmut is running; its output goes to {log_path.relative_to(REPO_ROOT)}", flush=True)  # noqa: T201
-        environment = {**os.environ, **run_environment}
+        # mutmut runs its type checker as plain `mypy`: the environment's own.
+        path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+        environment = {**os.environ, **run_environment, "PATH": path}
         run = subprocess.run(command, cwd=service_dir, env=environment, stdout=output, stderr=output, check=False)  # noqa: S603 - fixed command
-        return run.returncode
+    cost.mutmut_cpu_seconds = _children_cpu_seconds() - cpu_before
+    return run.returncode
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _problems(verdicts: Verdicts, fail_under: float) -> list[str]:
@@ -95,17 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     service_dir = (REPO_ROOT / args.service).resolve()
     started = time.monotonic()
-    returncode = _run_mutmut(service_dir, args.mutants, args.max_children)
+    cost = RunCost()
+    returncode = _run_mutmut(service_dir, args.mutants, args.max_children, cost)
     if returncode != 0:
         print(f"mutmut failed (exit code {returncode})", file=sys.stderr)  # noqa: T201
         return returncode
     os.chdir(service_dir)  # mutmut's own reading of its results works from there
     accepted = load_accepted(service_dir / "mutation" / "accepted.toml")
     verdicts = load_verdicts(accepted)
-    minutes = (time.monotonic() - started) / 60
+    cost.wall_seconds = time.monotonic() - started
     report = service_dir / "mutation" / "report.md"
-    report.write_text(render_report(verdicts, minutes=minutes))
-    for line in summary_lines(verdicts, minutes=minutes):
+    report.write_text(render_report(verdicts, run_time=cost.describe()))
+    for line in summary_lines(verdicts, run_time=cost.describe()):
         print(line)  # noqa: T201
     print(f"Report: {report.relative_to(REPO_ROOT)}")  # noqa: T201
     problems = _problems(verdicts, args.fail_under)

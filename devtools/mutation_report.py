@@ -19,7 +19,9 @@ from mutmut.stats import status_by_exit_code
 from mutmut.utils.file_utils import walk_mutatable_files
 from mutmut.utils.format_utils import orig_function_and_class_names_from_key
 
-KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
+#: A test failed, hung or crashed on the mutant. "caught by type check" (mypy rejects it) is kept apart.
+KILLED = frozenset({"killed", "timeout", "segfault"})
+REJECTED_BY_TYPES = "caught by type check"
 SURVIVED = frozenset({"survived", "no tests"})
 
 
@@ -55,8 +57,13 @@ class Survivor:
 
 @dataclass(slots=True)
 class Score:
-    killed: int = 0
+    by_tests: int = 0
+    by_types: int = 0
     survived: int = 0
+
+    @property
+    def killed(self) -> int:
+        return self.by_tests + self.by_types
 
     @property
     def mutants(self) -> int:
@@ -65,6 +72,15 @@ class Score:
     @property
     def score(self) -> float:
         return 100.0 * self.killed / self.mutants if self.mutants else 100.0
+
+    @property
+    def tests_score(self) -> float:
+        """Killed by tests, of the mutants mypy accepts."""
+        tested = self.by_tests + self.survived
+        return 100.0 * self.by_tests / tested if tested else 100.0
+
+    def __add__(self, other: Score) -> Score:
+        return Score(self.by_tests + other.by_tests, self.by_types + other.by_types, self.survived + other.survived)
 
 
 @dataclass(slots=True)
@@ -113,7 +129,9 @@ def load_verdicts(accepted: list[Accepted]) -> Verdicts:
         for name, exit_code in sorted(data.exit_code_by_key.items()):
             status = status_by_exit_code[exit_code]
             if status in KILLED:
-                folder.killed += 1
+                folder.by_tests += 1
+            elif status == REJECTED_BY_TYPES:
+                folder.by_types += 1
             elif status in SURVIVED:
                 folder.survived += 1
                 survivor = Survivor(name, status, *mutation_of(name, path))
@@ -125,21 +143,27 @@ def load_verdicts(accepted: list[Accepted]) -> Verdicts:
                     verdicts.accepted.append((survivor, entry))
             else:
                 verdicts.undecided.append(f"{name}: {status}")
-    verdicts.total = Score(
-        sum(score.killed for score in verdicts.by_folder.values()),
-        sum(score.survived for score in verdicts.by_folder.values()),
-    )
+    verdicts.total = sum(verdicts.by_folder.values(), Score())
     verdicts.stale = [entry for entry in accepted if entry.mutation not in surviving]
     return verdicts
 
 
-def summary_lines(verdicts: Verdicts, *, minutes: float) -> list[str]:
-    lines = [f"Mutation score (killed / mutants), {minutes:.1f} minutes:"]
+def _score_line(name: str, score: Score) -> str:
+    return (
+        f"  {name:<20} {score.score:5.1f}%  {score.killed:4d} / {score.mutants:4d}"
+        f"   {score.by_types:4d} {score.by_tests:4d}  {score.tests_score:5.1f}%"
+    )
+
+
+def summary_lines(verdicts: Verdicts, *, run_time: str) -> list[str]:
+    lines = [
+        f"Mutation score, {run_time}:",
+        f"  {'':<20} {'killed / mutants':>23}   {'mypy':>4} {'tests':>4}  (tests, of what mypy accepts)",
+    ]
     for folder, score in sorted(verdicts.by_folder.items()):
         if score.mutants:
-            lines.append(f"  {folder + '/':<20} {score.score:5.1f}%  {score.killed:4d} / {score.mutants:4d}")
-    total = verdicts.total
-    lines.append(f"  {'total':<20} {total.score:5.1f}%  {total.killed:4d} / {total.mutants:4d}")
+            lines.append(_score_line(folder + "/", score))
+    lines.append(_score_line("total", verdicts.total))
     kinds = Counter(entry.kind for _, entry in verdicts.accepted)
     lines.append(f"Survivors: {len(verdicts.accepted)} accepted {dict(sorted(kinds.items()))}")
     lines.append(f"           {len(verdicts.unaccepted)} not accepted (listed first in the report)")
@@ -148,8 +172,8 @@ def summary_lines(verdicts: Verdicts, *, minutes: float) -> list[str]:
     return lines
 
 
-def render_report(verdicts: Verdicts, *, minutes: float) -> str:
-    parts = ["# Mutation testing report", "", "```", *summary_lines(verdicts, minutes=minutes), "```", ""]
+def render_report(verdicts: Verdicts, *, run_time: str) -> str:
+    parts = ["# Mutation testing report", "", "```", *summary_lines(verdicts, run_time=run_time), "```", ""]
     parts += ["## Survivors not accepted", ""]
     parts += ["Kill each with a test, or paste its entry into `mutation/accepted.toml` with a kind and reason.", ""]
     for survivor in verdicts.unaccepted:

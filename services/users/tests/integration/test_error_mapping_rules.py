@@ -14,6 +14,7 @@ from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.exceptions import DomainError
 from app.main import create_app
 from tests.support.app_client import response_when_a_route_raises
 
@@ -87,6 +88,23 @@ class TestUnexpectedError:
         transport = ASGITransport(app=application, raise_app_exceptions=False)
         async with AsyncClient(transport=transport, base_url="http://test") as client:
             return await client.get("/raises", headers={"X-Request-ID": request_id})
+
+
+@pytest.mark.integration
+class TestDomainErrors:
+    async def test_one_of_no_known_kind_is_a_400_with_its_code(self) -> None:
+        response = await response_when_a_route_raises(DomainError("not acceptable input"))
+
+        assert response.status_code == 400
+        assert response.json()["code"] == DomainError.code
+
+
+@pytest.mark.integration
+class TestCaching:
+    async def test_an_error_response_is_never_stored_by_caches(self) -> None:
+        response = await response_when_a_route_raises(StarletteHTTPException(status_code=404))
+
+        assert response.headers["cache-control"] == "no-store"
 
 
 @pytest.mark.integration

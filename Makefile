@@ -1,5 +1,6 @@
 # Two commands: `make run` and `make test`. Everything else is set up on demand:
 # a pinned uv in .tools/, the locked environment in .venv/, databases embedded.
+# Every target has a `## ` line: `make help` lists them (tests/deploy checks that none lacks one).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -10,21 +11,33 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 USERS := services/users
-PYTEST := cd $(USERS) && $(BIN)/pytest
+ORDERS := services/orders
+# Coverage of a service: its app, and for the orders service the parts of servicekit it is built on.
+COVERAGE_users := --cov=app
+COVERAGE_orders := --cov=app $(foreach module,errors middleware database db_errors readiness settings testing,--cov=servicekit.$(module))
+# Every target runs the orders service first: its consumer contract tests write the pact that
+# the users service then verifies.
+# $(call in_service,SERVICE,COMMAND): COMMAND in services/SERVICE.
+in_service = cd services/$(1) && $(2)
+# $(call pytest_in,SERVICE,ARGS): pytest in services/SERVICE with that service's coverage.
+pytest_in = $(call in_service,$(1),$(BIN)/pytest $(COVERAGE_$(1)) $(2))
 PYTEST_WORKERS ?= auto
+COVERAGE_MIN := 95
+# A tier run as its own stage (CI) keeps its coverage data in its own file; coverage-gate
+# combines the four, so a stale or missing tier cannot pass unnoticed.
+TIERS := unit integration contract e2e
+# $(call tier_in,SERVICE,TIER,ARGS): one tier of one service, its coverage data kept in .coverage.TIER.
+tier_in = $(call in_service,$(1),COVERAGE_FILE=.coverage.$(2) $(BIN)/pytest $(COVERAGE_$(1)) --cov-report= $(3))
+GATE = --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_MIN)
 # Pact must not try to phone home: this machine (and CI) has no network beyond package registries.
 export PACT_DO_NOT_TRACK := true
 
-.PHONY: help setup run test lint format test-unit test-integration test-contract test-e2e test-servicekit browser bench mutation clean
+.PHONY: help setup run test lint lint-ruff lint-format typecheck format test-unit test-integration \
+	test-contract test-e2e test-system coverage-gate test-servicekit test-deploy browser bench mutation clean
 
-help:
-	@echo "make run    start the users service (embedded PostgreSQL, migrations applied)"
-	@echo "make test   lint, type-check and run every test tier with the coverage gate"
-	@echo "make test-unit | test-integration | test-contract | test-e2e   one tier"
-	@echo "make test-servicekit   the shared package's own tests"
-	@echo "make browser   install Debian's chromium for the browser test (root with apt-get only)"
-	@echo "make bench  the read-path benchmark (ratio against a raw asyncpg endpoint)"
-	@echo "make mutation  mutation testing of the users service (slow; MUTANTS='app.utils.jwt.*' reruns some)"
+help: ## list the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([^:]+):.*## (.*)$$/\1\t\2/' \
+		| awk -F'\t' '{ printf "make %-18s %s\n", $$1, $$2 }'
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -34,55 +47,79 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked
 	@touch $@
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced ## install the pinned uv and the locked environment (every target does it)
 
-run: setup
-	$(BIN)/python -m devtools.run_users
+run: setup ## start the whole system: users API :8000, orders API :8001, orders worker (embedded PostgreSQL, migrations applied)
+	$(BIN)/python -m devtools.run_system
 
-lint: setup
+test: lint browser test-servicekit test-deploy ## lint, type-check, servicekit, deployment files, every tier of both services with the coverage gate, the system e2e tier
+	$(call pytest_in,orders,-n $(PYTEST_WORKERS) $(GATE))
+	$(call pytest_in,users,-n $(PYTEST_WORKERS) $(GATE))
+	$(MAKE) --no-print-directory test-system
+
+lint: lint-ruff lint-format typecheck ## ruff check, ruff format --check and mypy --strict (pre-commit runs the same)
+
+lint-ruff: setup ## ruff check
 	$(BIN)/ruff check .
+
+lint-format: setup ## ruff format --check
 	$(BIN)/ruff format --check .
-	cd $(USERS) && $(BIN)/mypy --config-file $(CURDIR)/pyproject.toml
+
+typecheck: setup ## mypy --strict on the service code and servicekit
+	$(call in_service,orders,$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml)
+	$(call in_service,users,$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml)
 	$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml servicekit
 
-format: setup
+format: setup ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint browser test-servicekit
-	$(PYTEST) -n $(PYTEST_WORKERS) --cov=app --cov-report=term-missing:skip-covered --cov-fail-under=95
+test-unit: setup ## the unit tier of every service (coverage kept for coverage-gate)
+	$(call tier_in,orders,unit,-m unit)
+	$(call tier_in,users,unit,-m unit)
 
-test-unit: setup
-	$(PYTEST) -m unit
+test-integration: setup ## the integration tier of every service, migrations included (coverage kept)
+	$(call tier_in,orders,integration,-n $(PYTEST_WORKERS) -m "integration or migrations")
+	$(call tier_in,users,integration,-n $(PYTEST_WORKERS) -m "integration or migrations")
 
-test-integration: setup
-	$(PYTEST) -n $(PYTEST_WORKERS) -m "integration or migrations"
+test-contract: setup ## the contract tier: the orders service's Pact consumer tests, then the users service's verification
+	$(call tier_in,orders,contract,-m contract)
+	$(call tier_in,users,contract,-m contract)
 
-test-contract: setup
-	$(PYTEST) -m contract
+test-e2e: setup ## the end-to-end tier of every service (coverage kept), then the whole system's
+	$(call tier_in,orders,e2e,-m e2e)
+	$(call tier_in,users,e2e,-m e2e)
+	$(MAKE) --no-print-directory test-system
 
-test-e2e: setup
-	$(PYTEST) -m e2e
+test-system: setup ## the whole system as real processes (users API, orders API, worker) over HTTP: tests/e2e
+	$(BIN)/pytest tests/e2e
 
-test-servicekit: setup
+coverage-gate: setup ## fail under COVERAGE_MIN (95%) coverage over the four tiers' data (run the tier targets first)
+	$(call in_service,orders,$(BIN)/coverage combine --keep --data-file=.coverage.tiers $(addprefix .coverage.,$(TIERS)) && $(BIN)/coverage report --data-file=.coverage.tiers --skip-covered --fail-under=$(COVERAGE_MIN))
+	$(call in_service,users,$(BIN)/coverage combine --keep --data-file=.coverage.tiers $(addprefix .coverage.,$(TIERS)) && $(BIN)/coverage report --data-file=.coverage.tiers --skip-covered --fail-under=$(COVERAGE_MIN))
+
+test-servicekit: setup ## the shared package's own tests
 	$(BIN)/pytest servicekit/tests
+
+test-deploy: setup ## offline checks of Dockerfiles, compose files, CI workflow, pre-commit and Kubernetes manifests
+	$(BIN)/pytest tests/deploy
 
 # The browser test needs Chromium: installed from Debian where this runs as root with apt-get
 # (CI does); anywhere else the test is skipped with the reason, and this step changes nothing.
-browser:
+browser: ## install Debian's chromium for the browser test (root with apt-get only)
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 			|| echo "chromium could not be installed: the browser test will be skipped"; \
 	else echo "no chromium and no root apt-get: the browser test will be skipped"; fi
 
-bench: setup
+bench: setup ## the read-path benchmark (ratio against a raw asyncpg endpoint)
 	$(BIN)/python -m bench.read_by_id
 
-# Not part of `make test`: about half an hour. Fails on a surviving mutant that is not accepted.
+# Not part of `make test` (slow). Fails on a surviving mutant that is not accepted.
 MUTATION_CHILDREN ?= 2
-mutation: setup
+mutation: setup ## mutation testing of the users service (MUTANTS='app.utils.jwt.*' reruns some)
 	$(BIN)/python -m devtools.mutation --max-children $(MUTATION_CHILDREN) $(MUTANTS)
 
-clean:
-	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage* $(USERS)/mutants
+clean: ## remove the tools, the environment, local data and caches
+	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage* $(ORDERS)/.coverage* $(USERS)/mutants

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from devtools import embedded_pg
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICES_DIR = REPO_ROOT / "services"
 READY_PATH = "/api/v1/health/ready"
+#: What the orders worker prints once it is running (``app.queue_worker.READY_BANNER``).
+WORKER_READY_BANNER = "orders worker ready"
 START_TIMEOUT_SECONDS = 60.0
 
 
@@ -74,6 +77,8 @@ class ServiceProcess:
     #: Where its output goes; None: this process's own stdout (``make run``).
     log_path: Path | None
     port: int | None = None
+    #: A line a worker prints once it is running and stops gracefully on SIGTERM.
+    ready_banner: str | None = None
     _executor: SimpleExecutor | None = field(default=None, init=False, repr=False)
     _log: IO[Any] | None = field(default=None, init=False, repr=False)
 
@@ -104,10 +109,25 @@ class ServiceProcess:
             self._executor = HTTPExecutor(self.command, url=url, method="GET", status=200, **options)
         try:
             self._executor.start()
+            self._wait_for_banner()
         except Exception as error:
-            self._close_log()
+            self.kill()
             msg = f"{self.name} did not start:\n{self.output()}"
             raise RuntimeError(msg) from error
+
+    def _wait_for_banner(self) -> None:
+        """Until the ready banner is in the log (only a process that logs to a file can be watched)."""
+        if self.ready_banner is None or self.log_path is None:
+            return
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while self.ready_banner not in self.output():
+            if not self.running:
+                msg = f"{self.name} exited before it was ready"
+                raise RuntimeError(msg)
+            if time.monotonic() > deadline:
+                msg = f"{self.name} printed no {self.ready_banner!r} within {START_TIMEOUT_SECONDS}s"
+                raise TimeoutError(msg)
+            time.sleep(0.05)
 
     def stop(self) -> None:
         """SIGTERM, then wait for a graceful exit (SIGKILL after the timeout)."""
@@ -138,20 +158,9 @@ class ServiceProcess:
             self._log = None
 
 
-def uvicorn_command(port: int, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-proxy-headers",
-        "--no-server-header",
-        *extra,
-    ]
+def api_command(service: str, port: int) -> list[str]:
+    """uvicorn through ``servicekit.server``: graceful SIGTERM (exit 0), no proxy headers trusted."""
+    return [sys.executable, "-m", "servicekit.server", "app.main:app", "--service-name", service, "--port", str(port)]
 
 
 def worker_command() -> list[str]:
@@ -182,9 +191,9 @@ class System:
         orders_env = {**self.env, "DATABASE_URL": self.database_urls["orders"], "USERS_SERVICE_URL": users_url}
         users_env = {**self.env, **self.users_env, "DATABASE_URL": self.database_urls["users"]}
         self.processes = {
-            "users": self._process("users", "users", uvicorn_command(self.users_port), users_env, self.users_port),
+            "users": self._process("users", "users", api_command("users", self.users_port), users_env, self.users_port),
             "orders": self._process(
-                "orders", "orders", uvicorn_command(self.orders_port), orders_env, self.orders_port
+                "orders", "orders", api_command("orders", self.orders_port), orders_env, self.orders_port
             ),
             "worker": self._process("worker", "orders", worker_command(), orders_env, None),
         }

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devtools.system import ServiceProcess, System, worker_command
+from devtools.system import WORKER_READY_BANNER, ServiceProcess, System, worker_command
 from tests.e2e.flows import Account, Clients, final_entries, query, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -108,7 +108,14 @@ def test_a_killed_worker_loses_no_order_and_processes_none_twice(system: System,
 def test_two_workers_at_once_process_each_order_once(system: System, clients: Clients, tmp_path: Any) -> None:
     account = clients.register_and_login()
     orders = place_while_worker_stopped(system, clients, account, 40)
-    second = ServiceProcess("worker-2", "orders", worker_command(), system.worker.env, tmp_path / "worker-2.log")
+    second = ServiceProcess(
+        "worker-2",
+        "orders",
+        worker_command(),
+        system.worker.env,
+        tmp_path / "worker-2.log",
+        ready_banner=WORKER_READY_BANNER,
+    )
 
     system.worker.start()
     second.start()

@@ -100,7 +100,9 @@ def error_response(
 ) -> JSONResponse:
     request_id = request_id_of(request)
     body = ErrorResponse(detail=detail, code=code, request_id=request_id, errors=errors)
-    all_headers = {"Cache-Control": "no-store", **(headers or {})}
+    # Set here as well as by RequestIdMiddleware: a 500 is sent by Starlette's outermost middleware,
+    # which runs outside every middleware of the app.
+    all_headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **(headers or {})}
     if request_id:
         all_headers["X-Request-ID"] = request_id
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=all_headers)

@@ -21,7 +21,7 @@ ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 #: Explicit typing (RFC 8725 section 3.11, RFC 9068): the header says what the token is.
 ACCESS_TOKEN_HEADER_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
-_REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "iss", "aud", "type"]
+_REQUIRED_CLAIMS = ["sub", "exp", "iat", "nbf", "jti", "iss", "aud", "type"]
 
 
 @dataclass(frozen=True, slots=True)

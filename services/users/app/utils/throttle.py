@@ -32,10 +32,6 @@ class ThrottleRule:
 class FailureCounter(Protocol):
     """The storage port: counts failures per key within a window."""
 
-    async def count(self, key: str) -> tuple[int, float]:
-        """Failures in the current window and the seconds until it ends."""
-        ...
-
     async def add_failure(self, key: str, window_seconds: int) -> tuple[int, float]:
         """Count one more failure, atomically; the new count and the seconds left in the window."""
         ...
@@ -56,14 +52,6 @@ class InMemoryFailureCounter:
         self._windows: dict[str, tuple[int, float]] = {}
         self._max_keys = max_keys
         self._clock = clock
-
-    async def count(self, key: str) -> tuple[int, float]:
-        now = self._clock()
-        failures, ends_at = self._windows.get(key, (0, now))
-        if ends_at <= now:
-            self._windows.pop(key, None)
-            return 0, 0.0
-        return failures, ends_at - now
 
     async def add_failure(self, key: str, window_seconds: int) -> tuple[int, float]:
         # No await in here: on one event loop the read-modify-write is atomic.
@@ -109,15 +97,6 @@ class RedisFailureCounter:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-
-    async def count(self, key: str) -> tuple[int, float]:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.get(key)
-            pipe.pttl(key)
-            raw_count, ttl_ms = await pipe.execute()
-        if raw_count is None or ttl_ms is None or ttl_ms <= 0:
-            return 0, 0.0
-        return int(raw_count), ttl_ms / 1000
 
     async def add_failure(self, key: str, window_seconds: int) -> tuple[int, float]:
         async with self._redis.pipeline(transaction=True) as pipe:

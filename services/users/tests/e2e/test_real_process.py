@@ -246,14 +246,16 @@ class TestOverRealHttp:
         assert [item["id"] for item in public_posts.json()["items"]] == [published_id]
 
         foreign_edit = await http.patch(f"{API}/posts/{published_id}", json={"title": "Mine"}, headers=other_headers)
-        assert foreign_edit.status_code in (403, 404)
+        assert foreign_edit.status_code == 403  # a published post: visible to all, editable by its author only
+        assert foreign_edit.json()["code"] == "permission_denied"
         edit = await http.patch(f"{API}/posts/{published_id}", json={"title": "Edited"}, headers=author_headers)
         assert edit.status_code == 200
         assert edit.json()["title"] == "Edited"
         assert (await http.get(f"{API}/posts/{published_id}")).json()["title"] == "Edited"
 
         foreign_delete = await http.delete(f"{API}/posts/{published_id}", headers=other_headers)
-        assert foreign_delete.status_code in (403, 404)
+        assert foreign_delete.status_code == 403
+        assert foreign_delete.json()["code"] == "permission_denied"
         delete = await http.delete(f"{API}/posts/{published_id}", headers=author_headers)
         assert delete.status_code == 204
         assert (await http.get(f"{API}/posts/{published_id}")).status_code == 404

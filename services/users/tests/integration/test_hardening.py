@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -15,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.database import create_engine
-from app.main import create_app
+from app.main import app, create_app
 from app.models.user import User
 from tests.conftest import PASSWORD, TEST_SECRET_KEY
 from tests.factories import unique_email, unique_username
 from tests.support.app_client import response_when_a_route_raises
+from tests.support.auth import without_request_id
 
 LONE_SURROGATE = "abc\ud800defgh"
 
@@ -39,13 +41,24 @@ class TestLoneSurrogates:
 
         assert response.status_code == 422
 
+    async def test_login_password(self, client: AsyncClient, user: User) -> None:
+        response = await post_escaped(client, "/api/v1/auth/login", {"email": user.email, "password": LONE_SURROGATE})
+
+        assert response.status_code == 422
+        assert response.json()["code"] == "validation_error"
+
     async def test_login_answers_the_same_for_known_and_unknown_emails(self, client: AsyncClient, user: User) -> None:
-        known = await post_escaped(client, "/api/v1/auth/login", {"email": user.email, "password": LONE_SURROGATE})
+        """Valid input (an escaped surrogate *pair* is one character), so both requests reach the lookup."""
+        wrong_password = "wrong-\U0001f600-password"  # travels as the escapes \ud83d\ude00
+        known = await post_escaped(client, "/api/v1/auth/login", {"email": user.email, "password": wrong_password})
         unknown = await post_escaped(
-            client, "/api/v1/auth/login", {"email": unique_email(), "password": LONE_SURROGATE}
+            client, "/api/v1/auth/login", {"email": unique_email(), "password": wrong_password}
         )
 
-        assert known.status_code == unknown.status_code == 422
+        assert known.status_code == unknown.status_code == 401
+        assert without_request_id(known) == without_request_id(unknown)
+        assert without_request_id(known)["code"] == "invalid_credentials"
+        assert known.headers["WWW-Authenticate"] == unknown.headers["WWW-Authenticate"] == "Bearer"
 
     async def test_post_title(self, client: AsyncClient, auth_headers: dict[str, str]) -> None:
         response = await post_escaped(
@@ -145,20 +158,27 @@ async def test_the_read_side_recovers_after_its_connections_are_killed(
         "/api/v1/users", json={"email": unique_email(), "username": unique_username(), "password": PASSWORD}
     )
     path = f"/api/v1/users/{created.json()['id']}"
-    assert (await live_client.get(path)).status_code == 200
+    # Concurrent reads fill the pool with several connections, all of which the kill makes dead.
+    warm_up = await asyncio.gather(*(live_client.get(path) for _ in range(5)))
+    assert [response.status_code for response in warm_up] == [200] * 5
+    assert app.state.engine.pool.checkedin() > 1
     async with test_engine.connect() as admin:
-        await admin.execute(
+        # With a timeout, pg_terminate_backend returns once the backend has really exited.
+        terminated = await admin.scalars(
             text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
+        assert all(terminated.all())
 
     first = await live_client.get(path)
     second = await live_client.get(path)
 
-    assert first.status_code in (200, 503)
-    assert second.status_code == 200
+    assert first.status_code == 503  # the pooled connection it was handed is dead
+    assert first.json()["code"] == "service_unavailable"
+    assert first.headers["Retry-After"] == "5"
+    assert second.status_code == 200  # the dead pool was replaced: no second failure
 
 
 @pytest.mark.integration

@@ -33,6 +33,7 @@ from tests.support.auth import (
     unverified,
     without_request_id,
 )
+from tests.support.redis_keys import SavedKeys
 
 
 @pytest.fixture
@@ -96,6 +97,24 @@ async def redis(use_redis: str) -> AsyncIterator[Redis]:
         await connection.aclose()
 
 
+@pytest.fixture
+async def saved_keys(redis: Redis) -> AsyncIterator[SavedKeys]:
+    """Whatever the test, passing or failing, did to the keys it saved is undone afterwards."""
+    saved = SavedKeys(redis)
+    try:
+        yield saved
+    finally:
+        await saved.restore()
+
+
+def account_key(email: str) -> str:
+    return ThrottleRule("account", ACCOUNT_LIMIT, 1).key(email.lower())
+
+
+def client_key(host: str) -> str:
+    return ThrottleRule("client", CLIENT_LIMIT, 1).key(host)
+
+
 @pytest.mark.integration
 class TestLogin:
     async def test_returns_a_bearer_token_pair(self, client: AsyncClient, user: User) -> None:
@@ -144,6 +163,23 @@ class TestLogin:
 
         assert response.status_code == 401
         assert without_request_id(response) == without_request_id(wrong_password)
+
+    @pytest.mark.parametrize(
+        "stored_hash",
+        ["garbage", "", "$argon2id$v=19$m=19456,t=2,p=1$c2Fsd\u00e9HNhbHQ$aGFzaGhhc2g"],
+        ids=["not-a-hash", "empty", "argon2-non-ascii"],
+    )
+    async def test_a_malformed_stored_hash_is_a_failed_login_not_a_500(
+        self, client: AsyncClient, db_session: AsyncSession, stored_hash: str
+    ) -> None:
+        damaged = await UserFactory.create(db_session, hashed_password=stored_hash)
+        wrong_password = await login(client, unique_email(), PASSWORD)
+
+        response = await login(client, damaged.email, PASSWORD)
+
+        assert response.status_code == 401, response.text
+        assert without_request_id(response) == without_request_id(wrong_password)
+        assert without_request_id(response)["code"] == "invalid_credentials"
 
     @pytest.mark.parametrize(
         "body",
@@ -277,49 +313,49 @@ class TestLoginThrottling:
 
 @pytest.mark.integration
 class TestLoginThrottlingWithRedis:
+    """Every test saves the keys it counts on (``saved_keys``): a failing test leaves no counter behind."""
+
     async def test_account_counter_is_shared_by_instances(
-        self, low_limits: None, redis: Redis, db_connection: AsyncConnection, user: User
+        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, db_connection: AsyncConnection, user: User
     ) -> None:
-        async with (
-            app_instance(db_connection, unique_client_host()) as first,
-            app_instance(db_connection, unique_client_host()) as second,
-        ):
+        hosts = unique_client_host(), unique_client_host()
+        await saved_keys.save(account_key(user.email), *map(client_key, hosts))
+        async with app_instance(db_connection, hosts[0]) as first, app_instance(db_connection, hosts[1]) as second:
             for _ in range(ACCOUNT_LIMIT):
                 assert (await login(first, user.email, "Wrong-password-123")).status_code == 401
 
             response = await login(second, user.email)
 
         assert_throttled(response)
-        key = ThrottleRule("account", ACCOUNT_LIMIT, 1).key(user.email.lower())
+        key = account_key(user.email)
         assert await counter_value(redis, key) == ACCOUNT_LIMIT + 1  # the refused attempt counts too
         ttl_ms = await redis.pttl(key)
         assert 0 < ttl_ms <= get_settings().login_failure_window_seconds * 1000
         assert int(response.headers["Retry-After"]) * 1000 >= ttl_ms
 
     async def test_client_counter_is_shared_by_instances(
-        self, low_limits: None, redis: Redis, db_connection: AsyncConnection, user: User
+        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, db_connection: AsyncConnection, user: User
     ) -> None:
         host = unique_client_host()
+        emails = [unique_email() for _ in range(CLIENT_LIMIT)]
+        await saved_keys.save(client_key(host), account_key(user.email), *map(account_key, emails))
         async with app_instance(db_connection, host) as first, app_instance(db_connection, host) as second:
-            for attempt in range(CLIENT_LIMIT):
+            for attempt, email in enumerate(emails):
                 instance = first if attempt % 2 else second
-                assert (await login(instance, unique_email(), "Wrong-password-123")).status_code == 401
+                assert (await login(instance, email, "Wrong-password-123")).status_code == 401
 
             response = await login(first, user.email)
 
         assert_throttled(response)
-        assert (
-            await counter_value(redis, ThrottleRule("client", CLIENT_LIMIT, 1).key(host)) == CLIENT_LIMIT + 1
-        )  # the refused attempt counts too
+        assert await counter_value(redis, client_key(host)) == CLIENT_LIMIT + 1  # the refused attempt counts too
 
     async def test_success_on_one_instance_resets_the_account_for_all(
-        self, low_limits: None, redis: Redis, db_connection: AsyncConnection, user: User
+        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, db_connection: AsyncConnection, user: User
     ) -> None:
-        key = ThrottleRule("account", ACCOUNT_LIMIT, 1).key(user.email.lower())
-        async with (
-            app_instance(db_connection, unique_client_host()) as first,
-            app_instance(db_connection, unique_client_host()) as second,
-        ):
+        key = account_key(user.email)
+        hosts = unique_client_host(), unique_client_host()
+        await saved_keys.save(key, *map(client_key, hosts))
+        async with app_instance(db_connection, hosts[0]) as first, app_instance(db_connection, hosts[1]) as second:
             for _ in range(ACCOUNT_LIMIT - 1):
                 await login(first, user.email, "Wrong-password-123")
             assert await counter_value(redis, key) == ACCOUNT_LIMIT - 1
@@ -333,30 +369,31 @@ class TestLoginThrottlingWithRedis:
         assert response.status_code == 200
 
     async def test_use_redis_with_the_client_fixture(
-        self, use_redis: str, low_limits: None, client: AsyncClient, redis: Redis, user: User
+        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, client: AsyncClient, user: User
     ) -> None:
-        """The ``client`` fixture's app also keeps its counters in Redis when ``REDIS_URL`` is set."""
-        key = ThrottleRule("account", ACCOUNT_LIMIT, 1).key(user.email.lower())
+        """The ``client`` fixture's app also keeps its counters in Redis when ``REDIS_URL`` is set.
+
+        ``redis`` (hence ``use_redis``) comes before ``client``: the app reads ``REDIS_URL`` as it starts.
+        """
+        shared_client_key = client_key("127.0.0.1")  # the address of every ``client`` request
+        await saved_keys.save(account_key(user.email), shared_client_key)
+        client_failures_before = int(await redis.get(shared_client_key) or 0)
 
         response = await login(client, user.email, "Wrong-password-123")
 
         assert response.status_code == 401
-        assert await counter_value(redis, key) == 1
-        client_key = ThrottleRule("client", CLIENT_LIMIT, 1).key("127.0.0.1")
-        assert await counter_value(redis, client_key) >= 1
-        await redis.delete(key)
-        await redis.decr(client_key)  # undo this test's failure on the address every ``client`` shares
+        assert await counter_value(redis, account_key(user.email)) == 1
+        assert await counter_value(redis, shared_client_key) == client_failures_before + 1
 
     async def test_concurrent_wrong_passwords_cannot_exceed_the_account_limit(
-        self, low_limits: None, redis: Redis, live_user: User
+        self, low_limits: None, redis: Redis, saved_keys: SavedKeys, live_user: User
     ) -> None:
         """Two instances with real sessions (no shared test transaction): the burst really races."""
         user = live_user
-        key = ThrottleRule("account", ACCOUNT_LIMIT, 1).key(user.email.lower())
-        async with (
-            app_instance(None, unique_client_host()) as first,
-            app_instance(None, unique_client_host()) as second,
-        ):
+        key = account_key(user.email)
+        hosts = unique_client_host(), unique_client_host()
+        await saved_keys.save(key, *map(client_key, hosts))
+        async with app_instance(None, hosts[0]) as first, app_instance(None, hosts[1]) as second:
             statuses = await concurrent_wrong_passwords(first, user.email, 20)
 
             right_password = await login(second, user.email)
@@ -365,3 +402,23 @@ class TestLoginThrottlingWithRedis:
         assert statuses == Counter({401: statuses[401], 429: 20 - statuses[401]})
         assert_throttled(right_password)  # from a fresh address: the account is locked, not just the client
         assert await counter_value(redis, key) == 20 + 1
+
+
+@pytest.mark.integration
+async def test_saved_keys_are_put_back_as_they_were(redis: Redis) -> None:
+    """The control for ``saved_keys``: a key that existed gets its value and TTL back, a new one goes."""
+    existing, new = f"saved-keys-test:{uuid.uuid4()}", f"saved-keys-test:{uuid.uuid4()}"
+    await redis.set(existing, 7, ex=600)
+    try:
+        saved = SavedKeys(redis)
+        await saved.save(existing, new)
+        await redis.incr(existing)
+        await redis.persist(existing)
+        await redis.set(new, 1)
+
+        await saved.restore()
+
+        assert (await redis.get(existing), await redis.exists(new)) == (b"7", 0)
+        assert 0 < await redis.pttl(existing) <= 600_000
+    finally:
+        await redis.delete(existing, new)

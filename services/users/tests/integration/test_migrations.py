@@ -1,27 +1,25 @@
-"""Alembic migrations: the seed's round trip, a single head, models == migrations, DB constraints."""
+"""Alembic migrations, each test on its own scratch database: the seed's round trip, a single head,
+models == migrations, and the constraints the database enforces."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 import app.models  # noqa: F401 - registers every table on Base.metadata
 from app.database import Base
-from devtools import embedded_pg
-from tests.support.databases import alembic_config, create_empty_database, database_name, migrate
+from tests.support.databases import alembic_config, create_empty_database, database_name, drop_database
 
 if TYPE_CHECKING:
     from tests.support.databases import TestServer  # a Test* name pytest must not collect
@@ -30,50 +28,49 @@ pytestmark = [pytest.mark.migrations, pytest.mark.integration]
 
 UNIQUE_VIOLATION = "23505"
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """``Config("alembic.ini")`` applies the ini's logging setup; undo it for the tests that follow."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    loggers = {name: logging.getLogger(name).level for name in ("alembic", "sqlalchemy.engine")}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, logger_level in loggers.items():
-        logging.getLogger(name).setLevel(logger_level)
-
-
-@pytest.mark.integration
-def test_migrations_can_run_forward_and_backward():
-    """Test that all migrations can be applied and reverted."""
-    alembic_cfg = Config("alembic.ini")
-    # Downgrade to base
-    command.downgrade(alembic_cfg, "base")
-    # Upgrade to head
-    command.upgrade(alembic_cfg, "head")
-    # Downgrade one version
-    command.downgrade(alembic_cfg, "-1")
-    # Upgrade back to head
-    command.upgrade(alembic_cfg, "head")
+#: Every object of the public schema by kind and name, with what defines it (DDL from the catalog).
+#: The first SELECT fixes the column types of the union: text, never ``name`` (63 characters).
+_SCHEMA_OBJECTS = text(
+    """
+    SELECT 'table', c.relname::text, ''::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind = 'r'
+    UNION ALL
+    SELECT 'column', c.relname || '.' || a.attname,
+           format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+           || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT 'index', indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'
+    UNION ALL
+    SELECT 'constraint', conname, pg_get_constraintdef(o.oid) FROM pg_constraint o
+        JOIN pg_namespace n ON n.oid = o.connamespace WHERE n.nspname = 'public'
+    UNION ALL
+    SELECT 'sequence', sequence_name, data_type FROM information_schema.sequences WHERE sequence_schema = 'public'
+    """
+)
 
 
-def test_there_is_a_single_head() -> None:
-    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
-
-    assert len(heads) == 1, f"several migration heads, merge them: {heads}"
+def _schema(connection: Connection) -> set[tuple[str, str, str]]:
+    """The service's schema objects; Alembic's own ``alembic_version`` table is left out."""
+    return {
+        (str(kind), str(name), str(definition))
+        for kind, name, definition in connection.execute(_SCHEMA_OBJECTS)
+        if not str(name).startswith("alembic_version")
+    }
 
 
 def _schema_diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
-    return compare_metadata(context, Base.metadata)
+    return list(compare_metadata(context, Base.metadata))
 
 
-def _table_names(connection: Connection) -> set[str]:
-    return set(inspect(connection).get_table_names())
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
 
 
-async def _run_on(database_url: str, inspection: Any) -> Any:
+async def _run_on_async(database_url: str, inspection: Any) -> Any:
     engine = create_async_engine(database_url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
@@ -82,35 +79,101 @@ async def _run_on(database_url: str, inspection: Any) -> Any:
         await engine.dispose()
 
 
+def _run_on(database_url: str, inspection: Any) -> Any:
+    return asyncio.run(_run_on_async(database_url, inspection))
+
+
+def _names(schema: set[tuple[str, str, str]], *kinds: str) -> set[str]:
+    return {name for kind, name, _ in schema if kind in kinds}
+
+
+def _model_table_names() -> set[str]:
+    return set(Base.metadata.tables)
+
+
+def _model_index_and_constraint_names() -> set[str]:
+    """What the models name (tables' indexes and constraints): the migrations must make each of them."""
+    names: set[str] = set()
+    for table in Base.metadata.tables.values():
+        names |= {str(index.name) for index in table.indexes}
+        names |= {str(constraint.name) for constraint in table.constraints}
+    return names
+
+
 @pytest.fixture
-def empty_database_url(test_server: TestServer) -> Iterator[str]:
-    """A brand-new database with no schema, dropped afterwards."""
+def scratch_database_url(test_server: TestServer) -> Iterator[str]:
+    """A brand-new database with no schema, of this test alone, dropped afterwards (pass or fail)."""
     url = create_empty_database(test_server)
     try:
         yield url
     finally:
-        name = database_name(url)
-        asyncio.run(embedded_pg.drop_database(test_server.admin_url, name))
+        drop_database(test_server, database_name(url))
 
 
-def test_empty_database_to_head_matches_the_models_and_back_to_base(empty_database_url: str) -> None:
-    assert asyncio.run(_run_on(empty_database_url, _table_names)) == set()
+def test_migrations_can_run_forward_and_backward(scratch_database_url: str) -> None:
+    """Empty to head, one step down and back up, then down to base: each state checked, not only reached."""
+    alembic_cfg = alembic_config(scratch_database_url)
+    head = ScriptDirectory.from_config(alembic_cfg).get_revision("head")
+    assert head is not None
+    assert not isinstance(head.down_revision, (tuple, list)), "a merge revision: step down one branch at a time"
+    before_head = head.down_revision or "base"
+    command.upgrade(alembic_cfg, before_head)
+    schema_before_head = _run_on(scratch_database_url, _schema)
 
-    migrate(empty_database_url, "head")
-    diff = asyncio.run(_run_on(empty_database_url, _schema_diff))
-    tables_at_head = asyncio.run(_run_on(empty_database_url, _table_names))
+    command.upgrade(alembic_cfg, "head")
+    schema_at_head = _run_on(scratch_database_url, _schema)
 
-    assert diff == [], f"models and migrations disagree, autogenerate a migration: {diff}"
-    assert tables_at_head == {*Base.metadata.tables, "alembic_version"}
+    assert _names(schema_at_head, "table") == _model_table_names()
+    assert _model_index_and_constraint_names() <= _names(schema_at_head, "index", "constraint")
+    assert _run_on(scratch_database_url, _schema_diff) == [], "models and migrations disagree: autogenerate one"
+    assert (
+        "constraint",
+        "fk_posts_user_id_users",
+        "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE",
+    ) in schema_at_head
+    assert (
+        "index",
+        "uq_users_email_lower",
+        "CREATE UNIQUE INDEX uq_users_email_lower ON public.users USING btree (lower((email)::text))",
+    ) in schema_at_head
 
-    command.downgrade(alembic_config(empty_database_url), "base")
+    command.downgrade(alembic_cfg, "-1")
 
-    assert asyncio.run(_run_on(empty_database_url, _table_names)) == {"alembic_version"}
+    assert _run_on(scratch_database_url, _schema) == schema_before_head
+    assert _run_on(scratch_database_url, _current_revision) == (None if before_head == "base" else before_head)
 
-    migrate(empty_database_url, "head")
+    command.upgrade(alembic_cfg, "head")
 
-    assert asyncio.run(_run_on(empty_database_url, _table_names)) == tables_at_head
-    assert asyncio.run(_run_on(empty_database_url, _schema_diff)) == []
+    assert _run_on(scratch_database_url, _schema) == schema_at_head
+    assert _run_on(scratch_database_url, _schema_diff) == []
+
+    command.downgrade(alembic_cfg, "base")
+
+    assert _run_on(scratch_database_url, _schema) == set()
+    assert _run_on(scratch_database_url, _current_revision) is None
+
+
+def test_there_is_a_single_head() -> None:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+
+    assert len(heads) == 1, f"several migration heads, merge them: {heads}"
+
+
+def test_every_revision_upgrades_and_downgrades_one_step_at_a_time(scratch_database_url: str) -> None:
+    """The stairway: each revision's downgrade undoes exactly its upgrade, in history order."""
+    alembic_cfg = alembic_config(scratch_database_url)
+    revisions = list(reversed(list(ScriptDirectory.from_config(alembic_cfg).walk_revisions("base", "heads"))))
+
+    for revision in revisions:
+        schema_before = _run_on(scratch_database_url, _schema)
+        command.upgrade(alembic_cfg, revision.revision)
+        schema_after = _run_on(scratch_database_url, _schema)
+        command.downgrade(alembic_cfg, "-1")
+        assert _run_on(scratch_database_url, _schema) == schema_before, f"{revision.revision} downgrade"
+        command.upgrade(alembic_cfg, revision.revision)
+        assert _run_on(scratch_database_url, _schema) == schema_after, f"{revision.revision} upgrade again"
+
+    assert _run_on(scratch_database_url, _current_revision) == revisions[-1].revision
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from pydantic import SecretStr
 
 from app.config import Settings
 from app.exceptions import InvalidTokenError
-from app.utils.jwt import create_access_token, decode_access_token
+from app.schemas.common import MAX_INT_ID
+from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
 from tests.support.auth import valid_claims
 
 KEY = "unit-test-secret-key-" + "0123456789abcdef" * 4  # long enough for HS512 too
@@ -164,7 +165,7 @@ class TestDecodeAccessToken:
             pytest.param(lambda: sign(claims(exp=10**20)), id="exp-beyond-datetime"),
             *(
                 pytest.param(lambda claim=claim: sign(claims(**{claim: ...})), id=f"without-{claim}")
-                for claim in ("sub", "exp", "iat", "jti", "iss", "aud", "type")
+                for claim in ("sub", "exp", "iat", "nbf", "jti", "iss", "aud", "type")
             ),
             pytest.param(lambda: "", id="empty"),
             pytest.param(lambda: "not.a.token", id="garbage"),
@@ -200,6 +201,60 @@ class TestDecodeAccessToken:
 
         with pytest.raises(InvalidTokenError):
             decode_access_token(token, settings=SETTINGS)
+
+    @given(
+        user_id=st.integers(min_value=1, max_value=MAX_INT_ID),
+        jti=st.uuids(),
+        session_id=st.none() | st.uuids(),
+        lifetime=st.integers(min_value=60, max_value=365 * 24 * 3600),
+        extra=st.dictionaries(st.sampled_from(["scope", "name", "roles"]), st.text(max_size=20) | st.integers()),
+        signer=st.sampled_from([sign, sign_by_hand]),
+    )
+    def test_generated_valid_claims_decode_to_what_was_signed(
+        self,
+        *,
+        user_id: int,
+        jti: uuid.UUID,
+        session_id: uuid.UUID | None,
+        lifetime: int,
+        extra: dict[str, Any],
+        signer: Callable[[dict[str, Any]], str],
+    ) -> None:
+        """The other half of the refusals: a decoder that refused every token would fail here."""
+        expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lifetime)
+        token = signer(
+            claims(
+                sub=str(user_id),
+                jti=str(jti),
+                sid=str(session_id) if session_id is not None else ...,
+                exp=expires_at,
+                **extra,
+            )
+        )
+
+        decoded = decode_access_token(token, settings=SETTINGS)
+
+        assert decoded == AccessTokenClaims(user_id, jti, expires_at, session_id)
+
+    @given(
+        user_id=st.integers(min_value=1, max_value=MAX_INT_ID),
+        session_id=st.none() | st.uuids(),
+        lifetime=st.integers(min_value=1, max_value=365 * 24 * 3600),
+    )
+    def test_created_tokens_decode_to_what_was_asked(
+        self, user_id: int, session_id: uuid.UUID | None, lifetime: int
+    ) -> None:
+        before = datetime.now(UTC).replace(microsecond=0)
+        token = create_access_token({"sub": user_id, "sid": session_id}, timedelta(seconds=lifetime), settings=SETTINGS)
+
+        decoded = decode_access_token(token, settings=SETTINGS)
+
+        assert (decoded.user_id, decoded.session_id) == (user_id, session_id)
+        assert (
+            before + timedelta(seconds=lifetime)
+            <= decoded.expires_at
+            <= datetime.now(UTC) + timedelta(seconds=lifetime)
+        )
 
     @given(
         st.dictionaries(

@@ -1,0 +1,135 @@
+"""Engine, the per-request session boundary, and the transaction-free read side.
+
+Nothing here connects at import time: a service's lifespan calls :func:`create_engine` and keeps
+the engine, session factory and :class:`ReadDatabase` on ``app.state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import greenlet_spawn
+
+from servicekit.db_errors import is_disconnect
+from servicekit.settings import ServiceSettings
+
+#: Deterministic constraint names, so Alembic migrations and the models always agree.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_SYNC_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
+
+
+def async_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` URLs as well as the asyncpg form."""
+    parsed = make_url(url)
+    if parsed.drivername in _SYNC_DRIVERS:
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_engine(settings: ServiceSettings, *, application_name: str) -> AsyncEngine:
+    """A service's engine: a bounded pool, connect and command timeouts, named in pg_stat_activity.
+
+    Pre-ping is off: asyncpg reports dead sockets itself, and the error handlers answer 503.
+    """
+    return create_async_engine(
+        async_url(settings.database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        hide_parameters=settings.is_production,  # user input stays out of production logs
+        connect_args={
+            "server_settings": {"application_name": application_name},
+            "timeout": settings.db_connect_timeout_seconds,
+            "command_timeout": settings.db_command_timeout_seconds,
+        },
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def request_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One session per request: committed when the handler succeeds, rolled back otherwise.
+
+    A service's ``get_db`` dependency delegates here; declared with ``scope="function"``, the
+    commit happens before the response is sent, so a 2xx always means the write is durable. A
+    request that never opened a transaction has nothing to commit.
+    """
+    async with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        if session.in_transaction():
+            await session.commit()
+
+
+class ReadDatabase:
+    """Driver connections for read-only queries that need no transaction (the read side).
+
+    In service, a query runs on a connection checked out of the engine's pool and used at the
+    driver level: no session, no SQLAlchemy execution layer, no transaction (PostgreSQL runs a
+    lone statement in autocommit). Bound to a session instead (``ReadDatabase(session=...)``), it
+    reads inside that session's transaction: tests use this to see data they have not committed.
+    """
+
+    def __init__(self, engine: AsyncEngine | None = None, *, session: AsyncSession | None = None) -> None:
+        if (engine is None) == (session is None):
+            msg = "give exactly one of engine and session"
+            raise ValueError(msg)
+        self._engine = engine
+        self._session = session
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """The asyncpg connection to run one read on, returned to the pool afterwards."""
+        if self._session is not None:
+            yield await session_driver_connection(self._session)
+            return
+        assert self._engine is not None  # noqa: S101 - guaranteed by __init__
+        pooled = await self._engine.raw_connection()
+        try:
+            yield pooled.driver_connection
+        except BaseException as error:
+            if is_disconnect(error):
+                # The server went away (restart, failover): drop this connection, and start a
+                # fresh pool so the other pooled connections, dead too, are not handed out.
+                await greenlet_spawn(pooled.invalidate, error)
+                await self._engine.dispose(close=False)
+            raise
+        finally:
+            # Check-in may touch the driver (reset, or close an invalidated connection): in a greenlet.
+            await greenlet_spawn(pooled.close)
+
+
+async def session_driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under ``session``, inside its transaction (begun if need be).
+
+    What a library that speaks asyncpg (a job queue) uses to write in the session's transaction.
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement: until then the
+    driver connection is in autocommit, so a statement is sent through SQLAlchemy first.
+    """
+    connection = await session.connection()
+    driver_connection: Any = (await connection.get_raw_connection()).driver_connection
+    if not driver_connection.is_in_transaction():
+        await connection.execute(text("SELECT 1"))
+    return driver_connection
+
+
+def driver_dsn(url: str) -> str:
+    """``url`` as the driver (asyncpg) reads it: ``postgresql://``, Unix socket in ``?host=``."""
+    return make_url(async_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)

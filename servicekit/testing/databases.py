@@ -1,0 +1,102 @@
+"""Test databases: one migrated template per run, one clone of it per xdist worker.
+
+With ``TEST_DATABASE_URL`` unset, an embedded PostgreSQL (pip wheel) is started for the run.
+With it set, the server it names is used; every database made here has a run-unique name and
+is dropped at the end, so several runs can share one server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import MetaData, TextClause, text
+from sqlalchemy.engine import make_url
+
+from devtools import embedded_pg
+
+
+def database_name(url: str) -> str:
+    name = make_url(url).database
+    if name is None:
+        msg = f"no database in {url!r}"
+        raise ValueError(msg)
+    return name
+
+
+def truncate_all_tables(metadata: MetaData, *other_tables: str) -> TextClause:
+    """One statement emptying every table of ``metadata`` and ``other_tables`` (ids restarted)."""
+    names = ", ".join([*(table.name for table in metadata.sorted_tables), *other_tables])
+    return text(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+def alembic_config(service_root: Path, database_url: str | None = None) -> Config:
+    """A service's Alembic configuration, optionally pointed at ``database_url``."""
+    config = Config(str(service_root / "alembic.ini"))
+    config.attributes["configure_logger"] = False
+    if database_url is not None:
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def alembic_migrator(service_root: Path) -> Callable[[str], None]:
+    """``migrate(database_url)``: upgrade that database to head with the service's migrations."""
+
+    def migrate(database_url: str) -> None:
+        command.upgrade(alembic_config(service_root, database_url), "head")
+
+    return migrate
+
+
+@dataclass(frozen=True)
+class TestServer:
+    admin_url: str
+    template: str
+    embedded: bool
+
+    def database_url(self, name: str) -> str:
+        return embedded_pg.with_database(self.admin_url, name)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"admin_url": self.admin_url, "template": self.template, "embedded": str(self.embedded)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> TestServer:
+        return cls(data["admin_url"], data["template"], data["embedded"] == "True")
+
+
+def start_server(base_dir: Path, *, template_prefix: str, migrate: Callable[[str], None]) -> TestServer:
+    """Start or reach the server, and build the migrated template database."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        admin_url = external
+    else:
+        server = embedded_pg.start(base_dir / "pgdata", cleanup="delete", durable=False)
+        admin_url = server.database_url("postgres")
+    server_info = TestServer(admin_url, f"{template_prefix}_tpl_{uuid.uuid4().hex[:10]}", embedded=not external)
+    asyncio.run(embedded_pg.create_database(admin_url, server_info.template))
+    migrate(server_info.database_url(server_info.template))
+    return server_info
+
+
+def create_worker_database(server: TestServer, worker: str) -> str:
+    name = f"{server.template}_{worker}"
+    asyncio.run(embedded_pg.create_database(server.admin_url, name, template=server.template))
+    return server.database_url(name)
+
+
+def drop_database(server: TestServer, name: str) -> None:
+    asyncio.run(embedded_pg.drop_database(server.admin_url, name))
+
+
+def create_empty_database(server: TestServer) -> str:
+    """A fresh database with no schema at all (for migration tests)."""
+    name = f"{server.template}_scratch_{uuid.uuid4().hex[:8]}"
+    asyncio.run(embedded_pg.create_database(server.admin_url, name))
+    return server.database_url(name)

@@ -1,0 +1,289 @@
+"""The users-service client against respx: answers, timeouts, 5xx, malformed bodies, redirects, breaker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from app.clients.users import RemoteUser, UsersClient, create_users_client
+from app.config import Settings
+from app.exceptions import NotAuthenticatedError, UserNotFoundError, UsersServiceUnavailableError
+
+pytestmark = pytest.mark.unit
+
+BASE = "http://users.test"
+ME = f"{BASE}/api/v1/users/me"
+USER_7 = f"{BASE}/api/v1/users/7"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(
+        users_service_url=BASE,
+        users_retry_attempts=3,
+        users_retry_initial_wait_seconds=0,
+        users_breaker_threshold=2,
+        users_breaker_ttl_seconds=30,
+        users_deadline_seconds=2,
+    )
+
+
+@pytest.fixture
+def users_mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+async def client(settings: Settings, users_mock: respx.MockRouter) -> AsyncIterator[UsersClient]:
+    users_client = create_users_client(settings)
+    yield users_client
+    await users_client.aclose()
+
+
+def user(user_id: int = 7, **extra: Any) -> httpx.Response:
+    return httpx.Response(200, json={"id": user_id, "username": "someone", **extra})
+
+
+def not_found() -> httpx.Response:
+    return httpx.Response(404, json={"detail": "User not found", "code": "user_not_found"})
+
+
+async def test_current_user_sends_the_token_and_request_id(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    route = users_mock.get(ME).mock(return_value=user())
+
+    found = await client.current_user("tok", request_id="req-1")
+
+    assert found == RemoteUser(id=7)
+    assert route.calls.last.request.headers["Authorization"] == "Bearer tok"
+    assert route.calls.last.request.headers["X-Request-ID"] == "req-1"
+
+
+async def test_a_refused_token_is_not_authenticated(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    route = users_mock.get(ME).mock(return_value=httpx.Response(401, json={"detail": "no", "code": "invalid_token"}))
+
+    with pytest.raises(NotAuthenticatedError):
+        await client.current_user("tok")
+    assert route.call_count == 1
+
+
+async def test_get_user_returns_the_user(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    users_mock.get(USER_7).mock(return_value=user(created_at="2024-01-01T00:00:00Z"))
+
+    assert await client.get_user(7) == RemoteUser(id=7)
+
+
+async def test_a_missing_user_is_not_found_and_not_retried(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    route = users_mock.get(USER_7).mock(return_value=not_found())
+
+    with pytest.raises(UserNotFoundError) as raised:
+        await client.get_user(7)
+    assert raised.value.user_id == 7
+    assert route.call_count == 1
+
+
+async def test_a_404_that_is_not_the_users_service_s_is_unavailable(
+    client: UsersClient, users_mock: respx.MockRouter
+) -> None:
+    users_mock.get(USER_7).mock(return_value=httpx.Response(404, json={"detail": "Not Found"}))
+
+    with pytest.raises(UsersServiceUnavailableError):
+        await client.get_user(7)
+
+
+async def test_another_users_answer_is_not_trusted(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    users_mock.get(USER_7).mock(return_value=user(8))
+
+    with pytest.raises(UsersServiceUnavailableError):
+        await client.get_user(7)
+
+
+async def test_a_hiccup_is_ridden_out_by_a_retry(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    route = users_mock.get(ME).mock(side_effect=[httpx.Response(503), httpx.ConnectError("refused"), user()])
+
+    assert await client.current_user("tok") == RemoteUser(id=7)
+    assert route.call_count == 3
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.Response(500), httpx.Response(502), httpx.Response(504), httpx.Response(429), httpx.ReadTimeout("slow")],
+    ids=["500", "502", "504", "429", "read-timeout"],
+)
+async def test_persistent_failure_is_unavailable_after_bounded_attempts(
+    client: UsersClient, users_mock: respx.MockRouter, failure: httpx.Response | Exception
+) -> None:
+    route = users_mock.get(ME).mock(side_effect=[failure] * 5)
+
+    with pytest.raises(UsersServiceUnavailableError) as raised:
+        await client.current_user("tok")
+    assert route.call_count == 3
+    assert raised.value.retry_after_seconds >= 1
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text="<html>not json</html>"),
+        httpx.Response(200, json=[{"id": 7}]),
+        httpx.Response(200, json={"id": "7"}),
+        httpx.Response(200, json={"id": 0}),
+        httpx.Response(200, json={"username": "no id"}),
+        httpx.Response(200, content=b'{"id": 7, "pad": "' + b"x" * 70_000 + b'"}'),
+        httpx.Response(200, headers={"Content-Length": "999999"}, content=b"{}"),
+        httpx.Response(302, headers={"Location": "http://evil.test/api/v1/users/me"}),
+        httpx.Response(403, json={"detail": "forbidden", "code": "permission_denied"}),
+    ],
+    ids=["html", "array", "string-id", "zero-id", "no-id", "oversized", "declared-oversized", "redirect", "403"],
+)
+async def test_an_untrustworthy_response_is_an_error_and_not_retried(
+    client: UsersClient, users_mock: respx.MockRouter, response: httpx.Response
+) -> None:
+    route = users_mock.get(ME).mock(return_value=response)
+
+    with pytest.raises(UsersServiceUnavailableError):
+        await client.current_user("tok")
+    assert route.call_count == 1
+
+
+async def test_a_streamed_body_longer_than_the_limit_is_refused(
+    client: UsersClient, users_mock: respx.MockRouter
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"id": 7, "pad": "'
+        for _ in range(100):
+            yield b"x" * 1024
+        yield b'"}'
+
+    users_mock.get(ME).mock(return_value=httpx.Response(200, content=chunks()))
+
+    with pytest.raises(UsersServiceUnavailableError):
+        await client.current_user("tok")
+
+
+async def test_the_overall_deadline_bounds_a_hanging_service(settings: Settings, users_mock: respx.MockRouter) -> None:
+    settings.users_deadline_seconds = 0.2
+    settings.users_read_timeout_seconds = 5
+
+    async def hang(_request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(10)
+        return user()
+
+    users_mock.get(ME).mock(side_effect=hang)
+    users_client = create_users_client(settings)
+    try:
+        with pytest.raises(UsersServiceUnavailableError):
+            await users_client.current_user("tok")
+    finally:
+        await users_client.aclose()
+
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """purgatory's and the client's clock, moved by hand."""
+    fake = FakeClock(1_000_000.0)
+    monkeypatch.setattr("purgatory.domain.model.time", fake)
+    monkeypatch.setattr("app.clients.users.time", fake)
+    return fake
+
+
+async def open_the_breaker(client: UsersClient, users_mock: respx.MockRouter) -> respx.Route:
+    route = users_mock.get(ME).mock(return_value=httpx.Response(503))
+    for _ in range(2):
+        with pytest.raises(UsersServiceUnavailableError):
+            await client.current_user("tok")
+    return route
+
+
+async def test_the_open_breaker_refuses_without_calling(
+    client: UsersClient, users_mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    route = await open_the_breaker(client, users_mock)
+    calls = route.call_count
+    clock.now += 10
+
+    with pytest.raises(UsersServiceUnavailableError) as raised:
+        await client.current_user("tok")
+    assert route.call_count == calls
+    assert raised.value.retry_after_seconds == 20
+
+
+async def test_half_open_a_success_closes_the_breaker(
+    client: UsersClient, users_mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    route = await open_the_breaker(client, users_mock)
+    clock.now += 31
+    route.mock(return_value=user())
+
+    assert await client.current_user("tok") == RemoteUser(id=7)
+    assert await client.current_user("tok") == RemoteUser(id=7)
+
+
+async def test_half_open_a_failure_opens_it_again(
+    client: UsersClient, users_mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    route = await open_the_breaker(client, users_mock)
+    clock.now += 31
+    with pytest.raises(UsersServiceUnavailableError):
+        await client.current_user("tok")
+    calls = route.call_count
+    route.mock(return_value=user())
+
+    with pytest.raises(UsersServiceUnavailableError):
+        await client.current_user("tok")
+    assert route.call_count == calls
+
+
+async def test_refused_tokens_and_missing_users_do_not_open_the_breaker(
+    client: UsersClient, users_mock: respx.MockRouter
+) -> None:
+    users_mock.get(ME).mock(return_value=httpx.Response(401, json={"detail": "no", "code": "invalid_token"}))
+    users_mock.get(USER_7).mock(return_value=not_found())
+    for _ in range(3):
+        with pytest.raises(NotAuthenticatedError):
+            await client.current_user("tok")
+        with pytest.raises(UserNotFoundError):
+            await client.get_user(7)
+
+
+async def test_abandoned_calls_do_not_open_the_breaker(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    started = asyncio.Event()
+
+    async def hang(_request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.Event().wait()
+        return user()
+
+    route = users_mock.get(ME).mock(side_effect=hang)
+    for _ in range(3):
+        started.clear()
+        call = asyncio.create_task(client.current_user("tok"))
+        await started.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+    route.mock(return_value=user())
+
+    assert await client.current_user("tok") == RemoteUser(id=7)
+
+
+async def test_the_client_does_not_follow_redirects(client: UsersClient, settings: Settings) -> None:
+    http = client._http  # noqa: SLF001 - the configuration is what this test checks
+
+    assert http.follow_redirects is False
+    assert http.timeout.connect == settings.users_connect_timeout_seconds
+    assert http.timeout.read == settings.users_read_timeout_seconds
+    assert str(http.base_url) == f"{BASE}"

@@ -1,0 +1,129 @@
+"""What a service's settings require, asked of the service itself in a subprocess."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+
+from tests.deploy.deploy_checks.repo import SERVICES_DIR
+
+_PROBE = Path(__file__).with_name("_settings_probe.py")
+
+#: Variables a service image reads besides its settings (none today: servicekit's server takes
+#: its options as arguments).
+PROCESS_VARIABLES: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    variables: frozenset[str]
+    required: frozenset[str]
+    shared_state: frozenset[str]
+    defaults: Mapping[str, object]
+
+
+_PLACEHOLDER_SECRET = secrets.token_urlsafe(48)
+
+
+def placeholder_secret() -> str:
+    """A value of the shape a secret store provides: long and random (one per run)."""
+    return _PLACEHOLDER_SECRET
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    settings: ServiceSettings
+    #: Per labelled environment: None, or why the settings refuse it.
+    validation: dict[str, str | None]
+    #: Of the paths asked about, those a GET reaches a route for.
+    served: frozenset[str]
+
+
+def probe(service: str, environments: dict[str, dict[str, str]], paths: tuple[str, ...] = ()) -> ProbeResult:
+    """Ask the service, in its own folder and interpreter, about its settings and routes."""
+    return _probe(service, json.dumps({"environments": environments, "paths": list(paths)}, sort_keys=True))
+
+
+_probes: dict[str, subprocess.Popen[str]] = {}
+
+
+def _probe_process(service: str) -> subprocess.Popen[str]:
+    """One probe process per service for the whole run: importing a service costs a second."""
+    process = _probes.get(service)
+    if process is not None and process.poll() is not None:
+        _close(process)
+        process = None
+    if process is None:
+        process = subprocess.Popen(
+            [sys.executable, str(_PROBE)],
+            cwd=SERVICES_DIR / service,
+            env={"PATH": os.environ.get("PATH", "")},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        _probes[service] = process
+    return process
+
+
+def _close(process: subprocess.Popen[str]) -> None:
+    if process.stdin is not None:
+        process.stdin.close()
+    process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@atexit.register
+def _stop_probes() -> None:
+    for process in _probes.values():
+        _close(process)
+
+
+@cache
+def _probe(service: str, request: str) -> ProbeResult:
+    process = _probe_process(service)
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(request + "\n")
+    process.stdin.flush()
+    line = process.stdout.readline()
+    if not line:
+        _close(_probes.pop(service))
+        msg = f"the settings probe of {service} stopped (its error output is above)"
+        raise RuntimeError(msg)
+    answer = json.loads(line)
+    described = ServiceSettings(
+        variables=frozenset(answer["variables"]),
+        required=frozenset(answer["required"]),
+        shared_state=frozenset(answer["shared_state"]),
+        defaults=MappingProxyType(answer["defaults"]),
+    )
+    return ProbeResult(described, answer["validation"], frozenset(answer["served"]))
+
+
+@cache
+def describe(service: str) -> ServiceSettings:
+    return probe(service, {}).settings
+
+
+def runtime_problems(service: str, environment: dict[str, str], paths: dict[str, str] | None = None) -> list[str]:
+    """The environment must start the service (its settings validate on it), and each labelled
+    path (a probe, a HEALTHCHECK) must be a route of it. One subprocess for both."""
+    paths = paths or {}
+    result = probe(service, {"environment": environment}, tuple(sorted(set(paths.values()))))
+    error = result.validation["environment"]
+    problems = [f"the {service} settings refuse the environment: {error}"] if error else []
+    problems += [
+        f"{label}: {path} is not a route of {service}" for label, path in paths.items() if path not in result.served
+    ]
+    return problems

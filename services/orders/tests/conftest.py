@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import respx
 from httpx import AsyncClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -37,6 +38,11 @@ from servicekit.testing.databases import (
     truncate_all_tables,
 )
 from tests.support.users_service import USERS_SERVICE_URL, FakeUsersService
+
+#: Property tests assert behaviour, never timing: Hypothesis's per-example deadline would fail
+#: them on a loaded machine (CI, parallel workers), so it is off for the whole suite.
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 
 SERVICE_ROOT = Path(__file__).resolve().parents[1]
 #: The service's tables and the job queue's.

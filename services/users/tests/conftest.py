@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -38,6 +39,11 @@ from tests.support.databases import (
     start_server,
 )
 from tests.support.smtp import RecordingHandler, SmtpServer
+
+#: Property tests assert behaviour, never timing: Hypothesis's per-example deadline would fail
+#: them on a loaded machine (CI, parallel workers), so it is off for the whole suite.
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 _SERVER_KEY = pytest.StashKey[TestServer]()

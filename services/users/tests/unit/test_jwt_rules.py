@@ -11,7 +11,9 @@ import pytest
 from pydantic import SecretStr
 
 from app.config import Settings
+from app.exceptions import InvalidTokenError
 from app.utils.jwt import create_access_token, decode_access_token
+from tests.support.auth import valid_claims
 from tests.support.time_zone import local_time_zone
 
 SETTINGS = Settings(environment="test", secret_key=SecretStr("unit-test-secret-key-" + "0123456789" * 4))
@@ -47,3 +49,18 @@ class TestTokenIdentifier:
         token = create_access_token({"sub": "1", "jti": str(jti)}, settings=SETTINGS)
 
         assert decode_access_token(token, settings=SETTINGS).jti == jti
+
+
+@pytest.mark.unit
+class TestTokenLifetime:
+    @pytest.mark.parametrize("expires", [2**40, 2**56], ids=["past-year-9999", "past-the-platforms-time"])
+    def test_a_signed_token_expiring_beyond_any_date_is_refused_not_a_crash(self, expires: int) -> None:
+        token = jwt.encode(
+            valid_claims(1, SETTINGS, exp=expires),
+            SETTINGS.secret_key.get_secret_value(),
+            algorithm="HS256",
+            headers={"typ": "at+jwt"},
+        )
+
+        with pytest.raises(InvalidTokenError):
+            decode_access_token(token, settings=SETTINGS)

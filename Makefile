@@ -36,7 +36,7 @@ GATE = --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_MIN)
 export PACT_DO_NOT_TRACK := true
 
 .PHONY: help setup run test lint lint-ruff lint-format typecheck format test-unit test-integration \
-	test-contract test-e2e test-system coverage-gate test-servicekit test-deploy browser bench clean
+	test-contract test-e2e test-system coverage-gate test-servicekit test-deploy browser bench mutation clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([^:]+):.*## (.*)$$/\1\t\2/' \
@@ -119,5 +119,10 @@ browser: ## install Debian's chromium for the browser test (root with apt-get on
 bench: setup ## the read-path benchmark (ratio against a raw asyncpg endpoint)
 	$(BIN)/python -m bench.read_by_id
 
+# Not part of `make test` (slow). Fails on a surviving mutant that is not accepted.
+MUTATION_CHILDREN ?= 2
+mutation: setup ## mutation testing of the users service (MUTANTS='app.utils.jwt.*' reruns some)
+	$(BIN)/python -m devtools.mutation --max-children $(MUTATION_CHILDREN) $(MUTANTS)
+
 clean: ## remove the tools, the environment, local data and caches
-	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage* $(ORDERS)/.coverage*
+	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage* $(ORDERS)/.coverage* $(USERS)/mutants

@@ -92,7 +92,8 @@ def decode_access_token(token: str, *, settings: Settings | None = None) -> Acce
             expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
             session_id=uuid.UUID(str(session_id)) if session_id is not None else None,
         )
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError) as exc:
+    # OSError: fromtimestamp of an exp past what the platform's time_t holds (EOVERFLOW).
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, OSError) as exc:
         raise InvalidTokenError from exc
 
 

@@ -40,9 +40,9 @@ from app.main import create_app
 from app.models.token import RevokedAccessToken
 from app.models.user import User
 from app.utils.jwt import create_access_token, decode_access_token
+from servicekit.testing.live_server import serve_in_thread
 from tests.contract.contracts import PACTS_DIR, PROVIDER
 from tests.support.databases import TRUNCATE_ALL_TABLES
-from tests.support.live_server import serve_in_thread
 from tests.support.pact_states import StateChangeServer
 
 pytestmark = pytest.mark.contract

@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from app.config import get_settings
 from app.main import app, build_login_throttle, create_app
 from app.utils.jwt import create_access_token
+from servicekit.testing.live_server import serve_in_thread
 from tests.factories import UserFactory
 from tests.support.databases import TRUNCATE_ALL_TABLES
-from tests.support.live_server import serve_in_thread
 
 API = "/api/v1"
 #: The checks that run besides Schemathesis' defaults, and the defaults that do not, with why.

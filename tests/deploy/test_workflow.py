@@ -25,11 +25,15 @@ def test_workflow_is_valid_and_runs_the_make_targets() -> None:
     assert workflow.workflow_problems(WORKFLOW, MAKEFILE) == []
 
 
-def test_the_tiers_together_run_every_test_of_the_users_service() -> None:
+SERVICE_TESTS = sorted(REPO_ROOT.glob("services/*/tests"))
+
+
+@pytest.mark.parametrize("tests_dir", SERVICE_TESTS, ids=[path.parent.name for path in SERVICE_TESTS])
+def test_the_tiers_together_run_every_test_of_each_service(tests_dir: Path) -> None:
     expressions = makefile.marker_expressions(MAKEFILE, TIER_TARGETS)
 
-    assert len(expressions) == len(TIER_TARGETS)
-    assert workflow.untiered_tests(REPO_ROOT / "services" / "users" / "tests", expressions) == []
+    assert all(makefile.marker_expressions(MAKEFILE, (target,)) for target in TIER_TARGETS)
+    assert workflow.untiered_tests(tests_dir, expressions) == []
 
 
 def test_a_tier_left_out_of_the_staged_run_is_found() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.util import greenlet_spawn
 
 from app.config import Settings
-from app.db_errors import is_disconnect
+from servicekit.db_errors import is_disconnect
 
 #: Deterministic constraint names, so Alembic migrations and the models always agree.
 NAMING_CONVENTION = {

@@ -14,7 +14,6 @@ from app.api import auth, health, notifications, posts, users
 from app.api.errors import install_error_handlers
 from app.config import Settings, get_settings
 from app.database import ReadDatabase, create_engine, create_session_factory
-from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.utils.throttle import (
     FailureCounter,
     InMemoryFailureCounter,
@@ -24,6 +23,7 @@ from app.utils.throttle import (
 )
 from servicekit.docs import install_offline_docs
 from servicekit.metrics import install_metrics
+from servicekit.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from servicekit.observability import install_observability
 
 API_PREFIX = "/api/v1"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -76,30 +74,14 @@ def recipe(makefile: Path, target: str) -> list[str]:
     return commands
 
 
+_MARKER_OPTION = re.compile(r"""-m\s+(?:"(?P<double>[^"]*)"|'(?P<single>[^']*)'|(?P<bare>[^\s)]+))""")
+
+
 def marker_expressions(makefile: Path, targets_: Iterable[str]) -> list[str]:
-    """The ``-m`` expression each given target passes to pytest (one per target, the same for
-    every service it runs), read from the commands make would run (``make -n``), so recipes
-    written with functions are understood too."""
-    expressions = []
-    for target in targets_:
-        dry_run = subprocess.run(
-            [_make(), "-n", "--no-print-directory", "-f", str(makefile), target],
-            cwd=makefile.parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        found: list[str] = []
-        for command in dry_run.splitlines():
-            words = shlex.split(command)
-            found += [words[i + 1] for i, word in enumerate(words[:-1]) if word == "-m" and words[i + 1] not in found]
-        expressions += found
-    return expressions
-
-
-def _make() -> str:
-    make = shutil.which("make")
-    if make is None:
-        msg = "make is not installed"
-        raise RuntimeError(msg)
-    return make
+    """The ``-m`` expressions the given targets pass to pytest (inside `$(call ...)` too)."""
+    return [
+        match.group("double") or match.group("single") or match.group("bare")
+        for target in targets_
+        for command in recipe(makefile, target)
+        for match in _MARKER_OPTION.finditer(command)
+    ]

@@ -21,7 +21,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.db_errors import DRIVER_CONNECTION_ERRORS, meaning
 from app.exceptions import (
     AuthenticationError,
     ConflictError,
@@ -31,6 +30,7 @@ from app.exceptions import (
     TooManyAttemptsError,
 )
 from app.schemas.error import ErrorResponse
+from servicekit.db_errors import DRIVER_CONNECTION_ERRORS, meaning
 
 logger = logging.getLogger(__name__)
 

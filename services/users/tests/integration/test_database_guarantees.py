@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
-from app.db_errors import sqlstate
 from app.exceptions import ConflictError
 from app.main import create_app
 from app.models.user import User
+from servicekit.db_errors import sqlstate
 from tests.factories import unique_email, unique_username
 from tests.support.app_client import response_when_a_route_raises
 from tests.support.auth import without_request_id

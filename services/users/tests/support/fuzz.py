@@ -10,7 +10,6 @@ from ids: ``POST /posts`` -> ``GET/PATCH/DELETE /posts/{post_id}``, ``POST /user
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,7 +66,6 @@ FUZZ_SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 #: Operations no data flows into: the workflows never call them, the single-operation tests do.
-NO_LINKS_LEAD_THERE = {f"GET {API}/health/live", f"GET {API}/health/ready"}
 STATEFUL_SETTINGS = settings(FUZZ_SETTINGS, max_examples=50, stateful_step_count=10)
 
 
@@ -172,7 +170,6 @@ class FuzzTarget:
     session: requests.Session
     tables: _Tables
     user_id: int = 0
-    statuses: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     secured: set[str] = field(default_factory=lambda: _secured_operations(app.openapi()))
 
     def reset(self) -> None:
@@ -182,12 +179,6 @@ class FuzzTarget:
         self.user_id = user_id
         self.application.state.login_throttle = build_login_throttle(get_settings(), None)
 
-    def operations_without_success(self, schema: schemathesis.BaseSchema) -> set[str]:
-        """Operations of ``schema`` that never answered a 2xx here."""
-        succeeded = {label for label, statuses in self.statuses.items() if any(200 <= code < 300 for code in statuses)}
-        every = {f"{method.upper()} {path}" for path, item in schema.raw_schema["paths"].items() for method in item}
-        return every - succeeded
-
     def call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
         """Where to send ``case``; a fresh valid access token when the operation takes one."""
         headers = {}
@@ -195,11 +186,8 @@ class FuzzTarget:
             headers["Authorization"] = f"Bearer {create_access_token({'sub': str(self.user_id)})}"
         return {"base_url": self.base_url, "session": self.session, "headers": headers}
 
-    def record(self, case: schemathesis.Case, response: schemathesis.Response) -> None:
-        self.statuses[case.operation.label].append(response.status_code)
-
     def call_and_validate(self, case: schemathesis.Case) -> None:
-        self.record(case, case.call_and_validate(**self.call_kwargs(case)))
+        case.call_and_validate(**self.call_kwargs(case))
 
 
 @contextmanager
@@ -235,9 +223,5 @@ def run_workflows(schema: schemathesis.BaseSchema, target: FuzzTarget, run_setti
 
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
             return target.call_kwargs(case)
-
-        def after_call(self, response: schemathesis.Response, case: schemathesis.Case) -> None:
-            super().after_call(response, case)
-            target.record(case, response)
 
     Workflows.run(settings=run_settings)

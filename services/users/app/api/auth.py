@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
 from app.api.deps import AuthServiceDep, ClientAddress, CurrentClaims
 from app.api.errors import error_responses
@@ -10,23 +10,21 @@ from app.services.auth_service import TokenPair
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _token_response(pair: TokenPair, response: Response) -> TokenResponse:
-    response.headers["Cache-Control"] = "no-store"
+def _token_response(pair: TokenPair) -> TokenResponse:
+    """Tokens are never cached: ``RequestIdMiddleware`` sends ``Cache-Control: no-store`` on every response."""
     return TokenResponse(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
 
 @router.post("/login", responses=error_responses(400, 401, 422, 429))
-async def login(
-    credentials: LoginRequest, client: ClientAddress, auth: AuthServiceDep, response: Response
-) -> TokenResponse:
+async def login(credentials: LoginRequest, client: ClientAddress, auth: AuthServiceDep) -> TokenResponse:
     pair = await auth.login(credentials.email, credentials.password, client)
-    return _token_response(pair, response)
+    return _token_response(pair)
 
 
 @router.post("/refresh", responses=error_responses(400, 401, 422))
-async def refresh(body: RefreshRequest, auth: AuthServiceDep, response: Response) -> TokenResponse:
+async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenResponse:
     pair = await auth.refresh(body.refresh_token)
-    return _token_response(pair, response)
+    return _token_response(pair)
 
 
 @router.post("/logout", responses=error_responses(400, 401, 422))

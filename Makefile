@@ -36,7 +36,7 @@ GATE = --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_MIN)
 export PACT_DO_NOT_TRACK := true
 
 .PHONY: help setup run test lint lint-ruff lint-format typecheck format test-unit test-integration \
-	test-contract test-e2e test-system coverage-gate test-servicekit test-deploy browser bench mutation clean
+	test-contract test-e2e test-system coverage-gate test-servicekit test-deploy test-repeat browser bench mutation clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([^:]+):.*## (.*)$$/\1\t\2/' \
@@ -106,6 +106,10 @@ test-servicekit: setup ## the shared package's own tests
 
 test-deploy: setup ## offline checks of Dockerfiles, compose files, CI workflow, pre-commit and Kubernetes manifests
 	$(BIN)/pytest tests/deploy
+
+RUNS ?= 20
+test-repeat: ## run `make test` RUNS times (20), each with its own random test order; results in .data/repeat/
+	$(PYTHON) -m devtools.repeat_test --runs $(RUNS)
 
 # The browser test needs Chromium: installed from Debian where this runs as root with apt-get
 # (CI does); anywhere else the test is skipped with the reason, and this step changes nothing.

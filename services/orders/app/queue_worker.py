@@ -21,7 +21,7 @@ from pgqueuer.models import Job
 from pgqueuer.qm import QueueManager
 from pgqueuer.queries import Queries
 
-from app.clients.users import UsersClient, create_users_client
+from app.clients.users import create_users_client
 from app.config import Settings, get_settings
 from app.database import APPLICATION_NAME
 from app.exceptions import UsersServiceUnavailableError
@@ -56,10 +56,10 @@ def register_order_processing(queue: QueueManager, processor: OrderProcessor, se
         logger.info("order %s: %s", order_id, outcome.value)
 
 
-async def run_worker(settings: Settings, *, users_client: UsersClient | None = None) -> None:
+async def run_worker(settings: Settings) -> None:
     """Process jobs until SIGINT/SIGTERM (or the task is cancelled)."""
     engine = create_engine(settings, application_name=f"{APPLICATION_NAME}-worker")
-    users = users_client or create_users_client(settings)
+    users = create_users_client(settings)
     connection = await asyncpg.connect(driver_dsn(settings.database_url))
     queue = QueueManager(Queries.from_asyncpg_connection(connection))
     processor = OrderProcessor(sql_unit_of_work(create_session_factory(engine)), users)

@@ -192,7 +192,7 @@ def _error_code(answer: _Answer) -> str | None:
         return None
 
 
-def create_users_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> UsersClient:
+def create_users_client(settings: Settings) -> UsersClient:
     """The process's one client: pooled keep-alive connections, timeouts, no redirects followed."""
     timeout = httpx.Timeout(
         connect=settings.users_connect_timeout_seconds,
@@ -209,7 +209,6 @@ def create_users_client(settings: Settings, transport: httpx.AsyncBaseTransport 
         limits=limits,
         follow_redirects=False,
         headers={"Accept": "application/json", "User-Agent": "orders-service"},
-        transport=transport,
     )
     breakers = AsyncCircuitBreakerFactory(
         default_threshold=settings.users_breaker_threshold,

@@ -210,14 +210,16 @@ async def test_run_worker_processes_orders_until_sigterm(
     order = await place_order(live_client, caller[1])
     running = asyncio.create_task(run_worker(mock_settings))
 
-    async def confirmed() -> bool:
-        return await order_status(test_engine, order["id"]) == "confirmed"
+    async def confirmed_or_stopped() -> bool:
+        return running.done() or await order_status(test_engine, order["id"]) == "confirmed"
 
     try:
-        await wait_until(confirmed, deadline_seconds=15, describe="the order's confirmation")
+        await wait_until(confirmed_or_stopped, deadline_seconds=15, describe="the order's confirmation")
     finally:
-        os.kill(os.getpid(), signal.SIGTERM)  # the worker's own handler: a graceful stop
+        if not running.done():  # a worker that failed to start has no handler: the signal would end the tests
+            os.kill(os.getpid(), signal.SIGTERM)  # the worker's own handler: a graceful stop
         await asyncio.wait_for(running, timeout=15)
+    assert await order_status(test_engine, order["id"]) == "confirmed"
 
 
 def test_retry_delays_double_up_to_the_bound(mock_settings: Settings) -> None:

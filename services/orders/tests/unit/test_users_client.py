@@ -28,7 +28,7 @@ def settings() -> Settings:
         users_retry_attempts=3,
         users_retry_initial_wait_seconds=0,
         users_breaker_threshold=2,
-        users_breaker_ttl_seconds=30,
+        users_breaker_ttl_seconds=20,  # not purgatory's default (30): the setting is what counts
         users_deadline_seconds=2,
     )
 
@@ -62,6 +62,26 @@ async def test_current_user_sends_the_token_and_request_id(client: UsersClient, 
     assert found == RemoteUser(id=7)
     assert route.calls.last.request.headers["Authorization"] == "Bearer tok"
     assert route.calls.last.request.headers["X-Request-ID"] == "req-1"
+
+
+async def test_get_user_sends_the_request_id(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    route = users_mock.get(USER_7).mock(return_value=user())
+
+    await client.get_user(7, request_id="req-2")
+
+    assert route.calls.last.request.headers["X-Request-ID"] == "req-2"
+
+
+async def test_every_request_names_its_sender_and_asks_for_json(
+    client: UsersClient, users_mock: respx.MockRouter
+) -> None:
+    """The users service's logs and metrics tell the orders service's calls from others' by them."""
+    route = users_mock.get(ME).mock(return_value=user())
+
+    await client.current_user("tok")
+
+    sent = route.calls.last.request.headers
+    assert (sent["User-Agent"], sent["Accept"]) == ("orders-service", "application/json")
 
 
 async def test_a_refused_token_is_not_authenticated(client: UsersClient, users_mock: respx.MockRouter) -> None:
@@ -135,11 +155,24 @@ async def test_persistent_failure_is_unavailable_after_bounded_attempts(
         httpx.Response(200, json={"id": 0}),
         httpx.Response(200, json={"username": "no id"}),
         httpx.Response(200, content=b'{"id": 7, "pad": "' + b"x" * 70_000 + b'"}'),
-        httpx.Response(200, headers={"Content-Length": "999999"}, content=b"{}"),
+        # Refused on the declared length alone, before a byte of the (valid) body is read.
+        httpx.Response(200, headers={"Content-Length": "999999"}, content=b'{"id": 7}'),
+        httpx.Response(200, headers={"Content-Length": "lots"}, content=b'{"id": 7}'),
         httpx.Response(302, headers={"Location": "http://evil.test/api/v1/users/me"}),
         httpx.Response(403, json={"detail": "forbidden", "code": "permission_denied"}),
     ],
-    ids=["html", "array", "string-id", "zero-id", "no-id", "oversized", "declared-oversized", "redirect", "403"],
+    ids=[
+        "html",
+        "array",
+        "string-id",
+        "zero-id",
+        "no-id",
+        "oversized",
+        "declared-oversized",
+        "declared-nonsense",
+        "redirect",
+        "403",
+    ],
 )
 async def test_an_untrustworthy_response_is_an_error_and_not_retried(
     client: UsersClient, users_mock: respx.MockRouter, response: httpx.Response
@@ -149,6 +182,30 @@ async def test_an_untrustworthy_response_is_an_error_and_not_retried(
     with pytest.raises(UsersServiceUnavailableError):
         await client.current_user("tok")
     assert route.call_count == 1
+
+
+def body_of(size: int) -> bytes:
+    """A user's body padded to exactly ``size`` bytes."""
+    empty = b'{"id": 7, "pad": ""}'
+    return empty[:-2] + b"x" * (size - len(empty)) + empty[-2:]
+
+
+async def test_a_body_of_exactly_the_limit_is_accepted(
+    client: UsersClient, users_mock: respx.MockRouter, settings: Settings
+) -> None:
+    users_mock.get(ME).mock(return_value=httpx.Response(200, content=body_of(settings.users_max_response_bytes)))
+
+    assert await client.current_user("tok") == RemoteUser(id=7)
+
+
+async def test_a_body_streamed_in_pieces_is_read_whole(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for piece in (b'{"id"', b": 7, ", b'"username": "someone"}'):
+            yield piece
+
+    users_mock.get(ME).mock(return_value=httpx.Response(200, content=chunks()))
+
+    assert await client.current_user("tok") == RemoteUser(id=7)
 
 
 async def test_a_streamed_body_longer_than_the_limit_is_refused(
@@ -213,19 +270,31 @@ async def test_the_open_breaker_refuses_without_calling(
 ) -> None:
     route = await open_the_breaker(client, users_mock)
     calls = route.call_count
-    clock.now += 10
+    clock.now += 5
 
     with pytest.raises(UsersServiceUnavailableError) as raised:
         await client.current_user("tok")
     assert route.call_count == calls
-    assert raised.value.retry_after_seconds == 20
+    assert raised.value.retry_after_seconds == 15
+
+
+async def test_the_open_breaker_s_last_second_is_a_retry_after_of_one(
+    client: UsersClient, users_mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    """Retry-After rounds the time left up to a whole second, and promises no later than that."""
+    await open_the_breaker(client, users_mock)
+    clock.now += 19.5
+
+    with pytest.raises(UsersServiceUnavailableError) as raised:
+        await client.current_user("tok")
+    assert raised.value.retry_after_seconds == 1
 
 
 async def test_half_open_a_success_closes_the_breaker(
     client: UsersClient, users_mock: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = await open_the_breaker(client, users_mock)
-    clock.now += 31
+    clock.now += 21
     route.mock(return_value=user())
 
     assert await client.current_user("tok") == RemoteUser(id=7)
@@ -236,7 +305,7 @@ async def test_half_open_a_failure_opens_it_again(
     client: UsersClient, users_mock: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = await open_the_breaker(client, users_mock)
-    clock.now += 31
+    clock.now += 21
     with pytest.raises(UsersServiceUnavailableError):
         await client.current_user("tok")
     calls = route.call_count
@@ -271,9 +340,11 @@ async def test_abandoned_calls_do_not_open_the_breaker(client: UsersClient, user
     for _ in range(3):
         started.clear()
         call = asyncio.create_task(client.current_user("tok"))
-        await started.wait()
+        reached = asyncio.create_task(started.wait())
+        await asyncio.wait({call, reached}, return_when=asyncio.FIRST_COMPLETED)
+        reached.cancel()
         call.cancel()
-        with pytest.raises(asyncio.CancelledError):
+        with pytest.raises(asyncio.CancelledError):  # not refused by an open breaker
             await call
     route.mock(return_value=user())
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from stamina.instrumentation import RetryDetails, get_on_retry_hooks, set_on_retry_hooks
 
 from app.clients.users import RemoteUser, UsersClient, create_users_client
 from app.config import Settings
@@ -128,6 +129,50 @@ async def test_a_hiccup_is_ridden_out_by_a_retry(client: UsersClient, users_mock
 
     assert await client.current_user("tok") == RemoteUser(id=7)
     assert route.call_count == 3
+
+
+@pytest.fixture
+def retry_waits() -> Iterator[list[float]]:
+    """The wait before each retry, as stamina schedules it (its retry hooks see it before it sleeps)."""
+    waits: list[float] = []
+    previous = get_on_retry_hooks()
+
+    def record(details: RetryDetails) -> None:
+        waits.append(details.wait_for)
+
+    set_on_retry_hooks([record])
+    yield waits
+    set_on_retry_hooks(previous)
+
+
+async def test_retries_back_off_exponentially_from_the_initial_wait_with_as_much_jitter(
+    client: UsersClient, users_mock: respx.MockRouter, settings: Settings, retry_waits: list[float]
+) -> None:
+    settings.users_retry_initial_wait_seconds = 0.01
+    settings.users_retry_attempts = 4
+    users_mock.get(ME).mock(return_value=httpx.Response(503))
+
+    with pytest.raises(UsersServiceUnavailableError):
+        await client.current_user("tok")
+
+    backoffs = [0.01, 0.02, 0.04]
+    assert len(retry_waits) == len(backoffs)
+    for wait, backoff in zip(retry_waits, backoffs, strict=True):
+        assert backoff - 1e-9 <= wait <= backoff + 0.01 + 1e-9  # the backoff plus up to the initial wait
+
+
+async def test_no_wait_between_attempts_is_longer_than_half_the_deadline(
+    client: UsersClient, users_mock: respx.MockRouter, settings: Settings, retry_waits: list[float]
+) -> None:
+    """Whatever the backoff settings, a retry still fits in the overall deadline."""
+    settings.users_retry_initial_wait_seconds = 100
+    settings.users_retry_attempts = 2
+    users_mock.get(ME).mock(return_value=httpx.Response(503))
+
+    with pytest.raises(UsersServiceUnavailableError):
+        await client.current_user("tok")
+
+    assert retry_waits == [settings.users_deadline_seconds / 2]
 
 
 @pytest.mark.parametrize(

@@ -150,6 +150,7 @@ async def test_retries_back_off_exponentially_from_the_initial_wait_with_as_much
 ) -> None:
     settings.users_retry_initial_wait_seconds = 0.01
     settings.users_retry_attempts = 4
+    settings.users_deadline_seconds = 30  # retries stop at the deadline: a slow machine must not stop them here
     users_mock.get(ME).mock(return_value=httpx.Response(503))
 
     with pytest.raises(UsersServiceUnavailableError):

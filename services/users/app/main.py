@@ -10,8 +10,7 @@ from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
 from sqlalchemy.pool import Pool
 
-from app.api import auth, health, notifications, posts, users
-from app.api.errors import install_error_handlers
+from app.api import auth, errors, health, notifications, posts, users
 from app.config import Settings, get_settings
 from app.database import ReadDatabase, create_engine, create_session_factory
 from app.utils.throttle import (
@@ -84,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (users, auth, posts, notifications, health):
         application.include_router(module.router, prefix=API_PREFIX)
     application.include_router(health.router, include_in_schema=False)
-    install_error_handlers(application)
+    errors.install(application)
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     registry = install_metrics(application, settings=settings, pool=lambda: _pool_of(application))
     application.state.login_throttle_rejections = login_throttle_rejections(registry)

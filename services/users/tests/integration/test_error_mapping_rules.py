@@ -19,7 +19,7 @@ from app.exceptions import DomainError
 from app.main import create_app
 from tests.support.app_client import response_when_a_route_raises
 
-ERRORS_LOGGER = "app.api.errors"
+ERRORS_LOGGER = "servicekit.errors"
 
 
 def logged_traceback(record: logging.LogRecord) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.pool import Pool
 
 from app.api import auth, errors, health, notifications, posts, users
 from app.config import Settings, get_settings
-from app.database import ReadDatabase, create_engine, create_session_factory
+from app.database import APPLICATION_NAME, ReadDatabase, create_engine, create_session_factory
 from app.utils.throttle import (
     FailureCounter,
     InMemoryFailureCounter,
@@ -50,7 +50,7 @@ def login_throttle_rejections(registry: CollectorRegistry) -> Counter:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the engine, session factory and throttle store; release them on shutdown."""
     settings = get_settings()
-    engine = create_engine(settings)
+    engine = create_engine(settings, application_name=APPLICATION_NAME)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     app.state.settings = settings
     app.state.engine = engine

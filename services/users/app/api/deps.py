@@ -6,15 +6,12 @@ dependencies in a worker thread, which costs more than the work they do.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.database import ReadDatabase, transaction_scope
 from app.exceptions import AuthenticationError
 from app.models.user import User
 from app.repositories.post_repository import PostRepository
@@ -26,28 +23,11 @@ from app.services.profile_service import ProfileService
 from app.services.user_service import UserService
 from app.unit_of_work import SqlUnitOfWork
 from app.utils.jwt import AccessTokenClaims
+from servicekit import dependencies
 
-
-async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; commits when the handler succeeds, rolls back otherwise.
-
-    Declared with ``scope="function"`` (see ``SessionDep``), so the commit happens before the
-    response is sent: a 2xx always means the write is durable.
-    """
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    async with transaction_scope(factory) as session:
-        yield session
-
-
-async def get_read_db(request: Request) -> ReadDatabase:
-    """The application's read side (a plain dependency: no per-request set-up or teardown)."""
-    read_db: ReadDatabase = request.app.state.read_db
-    return read_db
-
-
-#: ``scope="function"``: the session commits after the handler returns and *before* the response
-#: is sent, so an acknowledged write is durable.
-SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
+#: The request's session (committed at the request boundary) and the read side: servicekit's.
+SessionDep = dependencies.SessionDep
+ReadDbDep = dependencies.ReadDbDep
 
 
 async def _settings(request: Request) -> Settings:
@@ -56,7 +36,6 @@ async def _settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-ReadDbDep = Annotated[ReadDatabase, Depends(get_read_db)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -11,8 +11,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.api.deps import get_db, get_read_db
-from app.database import ReadDatabase, create_session_factory, transaction_scope
+from app.database import ReadDatabase, create_session_factory, get_db, get_read_db, transaction_scope
 from app.main import create_app
 
 

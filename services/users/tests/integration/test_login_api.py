@@ -20,9 +20,9 @@ from app.main import app, create_app
 from app.models.user import User
 from app.utils.password import hash_password
 from app.utils.throttle import ThrottleRule
+from servicekit.testing.app_client import app_client
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory, unique_email
-from tests.support.app_client import app_client
 from tests.support.auth import (
     ACCOUNT_LIMIT,
     CLIENT_LIMIT,

@@ -19,10 +19,11 @@ from sqlalchemy.pool import NullPool
 
 import app.models  # noqa: F401 - registers every table on Base.metadata
 from app.database import Base
-from tests.support.databases import alembic_config, create_empty_database, database_name, drop_database
+from servicekit.testing.databases import create_empty_database, database_name, drop_database
+from tests.support.databases import alembic_config
 
 if TYPE_CHECKING:
-    from tests.support.databases import TestServer  # a Test* name pytest must not collect
+    from servicekit.testing.databases import TestServer  # a Test* name pytest must not collect
 
 pytestmark = [pytest.mark.migrations, pytest.mark.integration]
 

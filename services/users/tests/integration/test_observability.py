@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.config import Settings
 from app.main import create_app
 from app.models.user import User
+from servicekit.testing.app_client import app_client
 from tests.conftest import PASSWORD
-from tests.support.app_client import app_client
 
 pytestmark = pytest.mark.integration
 

@@ -14,15 +14,19 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, TextClause, text
+from sqlalchemy import Connection, MetaData, TextClause, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from devtools import embedded_pg
+
+T = TypeVar("T")
 
 
 def database_name(url: str) -> str:
@@ -103,6 +107,21 @@ def create_empty_database(server: TestServer) -> str:
     name = f"{server.template}_scratch_{uuid.uuid4().hex[:8]}"
     asyncio.run(embedded_pg.create_database(server.admin_url, name))
     return server.database_url(name)
+
+
+def run_sync_on(database_url: str, inspection: Callable[[Connection], T]) -> T:
+    """``inspection`` run on a sync connection to ``database_url``, from code without an event loop
+    (as Alembic's commands, which use ``asyncio.run`` themselves)."""
+
+    async def run() -> T:
+        engine = create_async_engine(database_url, poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(inspection)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 class ServiceDatabases:

@@ -8,8 +8,8 @@ settings at it through the environment, exactly as a deployment would.
 A service's conftest loads this plugin (``pytest_plugins = ["servicekit.testing.plugin"]``), makes
 one :class:`servicekit.testing.databases.ServiceDatabases` and calls its ``configure`` from
 ``pytest_configure``. The plugin then provides the fixtures ``test_server``, ``database_url``,
-``test_engine``, ``db_connection``, ``db_session``, ``truncate_after_test`` and ``closed_port``,
-and drops every database it made when the run ends.
+``test_engine``, ``db_connection``, ``db_session``, ``truncate_after_test``,
+``scratch_database_url`` and ``closed_port``, and drops every database it made when the run ends.
 """
 
 from __future__ import annotations
@@ -22,7 +22,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from servicekit.testing.databases import SERVICE_RUN, TestServer, database_name, drop_database, run_of
+from servicekit.testing.databases import (
+    SERVICE_RUN,
+    TestServer,
+    create_empty_database,
+    database_name,
+    drop_database,
+    run_of,
+)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -97,6 +104,19 @@ async def truncate_after_test(pytestconfig: pytest.Config, test_engine: AsyncEng
     finally:
         async with test_engine.begin() as connection:
             await connection.execute(run_of(pytestconfig).databases.truncate)
+
+
+@pytest.fixture
+def scratch_database_url(test_server: TestServer) -> Iterator[str]:
+    """A brand-new database with no schema, of this test alone, dropped afterwards (pass or fail).
+
+    For migration tests: the worker's own database is never migrated in place.
+    """
+    url = create_empty_database(test_server)
+    try:
+        yield url
+    finally:
+        drop_database(test_server, database_name(url))
 
 
 @pytest.fixture

@@ -154,7 +154,7 @@ class TestReadiness:
     async def test_a_dependency_that_hangs_makes_the_service_unready_in_bounded_time(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("app.api.health._CHECK_TIMEOUT_SECONDS", 0.05)
+        monkeypatch.setattr("servicekit.health.CHECK_TIMEOUT_SECONDS", 0.05)
         application = create_app()
         application.state.login_throttle = HangingStore()
 

@@ -16,6 +16,7 @@ from sqlalchemy import DateTime, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.pool import NullPool
 from sqlalchemy.util import greenlet_spawn
 
 from servicekit.db_errors import is_disconnect
@@ -73,6 +74,17 @@ def create_engine(settings: ServiceSettings, *, application_name: str) -> AsyncE
             "command_timeout": settings.db_command_timeout_seconds,
         },
     )
+
+
+@asynccontextmanager
+async def unpooled_engine(url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine that keeps no connection between uses, disposed at the end of the block: for
+    one-off work outside a service's lifespan (migrations, test set-up)."""
+    engine = create_async_engine(async_url(url), poolclass=NullPool)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def create_session_factory(bind: AsyncEngine | AsyncConnection, **options: Any) -> async_sessionmaker[AsyncSession]:

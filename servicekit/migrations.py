@@ -14,10 +14,8 @@ from typing import Any
 from alembic import context
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
-from servicekit.database import async_url
+from servicekit.database import async_url, unpooled_engine
 
 #: Alembic's ``include_object`` hook: whether autogenerate compares an object (table, index...).
 IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
@@ -54,9 +52,5 @@ def run_migrations(
 
 
 async def _run_online(url: str, run: Callable[[Connection], None]) -> None:
-    engine = create_async_engine(url, poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            await connection.run_sync(run)
-    finally:
-        await engine.dispose()
+    async with unpooled_engine(url) as engine, engine.connect() as connection:
+        await connection.run_sync(run)

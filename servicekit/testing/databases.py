@@ -21,10 +21,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, MetaData, TextClause, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from devtools import embedded_pg
+from servicekit.database import unpooled_engine
 
 T = TypeVar("T")
 
@@ -114,12 +113,8 @@ def run_sync_on(database_url: str, inspection: Callable[[Connection], T]) -> T:
     (as Alembic's commands, which use ``asyncio.run`` themselves)."""
 
     async def run() -> T:
-        engine = create_async_engine(database_url, poolclass=NullPool)
-        try:
-            async with engine.connect() as connection:
-                return await connection.run_sync(inspection)
-        finally:
-            await engine.dispose()
+        async with unpooled_engine(database_url) as engine, engine.connect() as connection:
+            return await connection.run_sync(inspection)
 
     return asyncio.run(run())
 

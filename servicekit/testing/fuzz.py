@@ -12,8 +12,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from sqlalchemy import TextClause
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
+
+from servicekit.database import unpooled_engine
 
 #: Schemathesis' list of refusals, plus 413: a body over MAX_BODY_BYTES is refused before parsing.
 REFUSAL_STATUSES: list[int | str] = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429, "5xx"]
@@ -50,11 +50,7 @@ def empty_tables(database_url: str, truncate: TextClause) -> None:
     """Run ``truncate`` on ``database_url`` from a (sync) test's thread, which runs no event loop."""
 
     async def run() -> None:
-        engine = create_async_engine(database_url, poolclass=NullPool)
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(truncate)
-        finally:
-            await engine.dispose()
+        async with unpooled_engine(database_url) as engine, engine.begin() as connection:
+            await connection.execute(truncate)
 
     asyncio.run(run())

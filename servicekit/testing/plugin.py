@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from servicekit.database import unpooled_engine
 from servicekit.testing.databases import (
     SERVICE_RUN,
     TestServer,
@@ -63,9 +63,8 @@ def database_url(pytestconfig: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 async def test_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(database_url, poolclass=NullPool)
-    yield engine
-    await engine.dispose()
+    async with unpooled_engine(database_url) as engine:
+        yield engine
 
 
 @pytest.fixture

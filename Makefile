@@ -16,7 +16,7 @@ ORDERS := services/orders
 # Run from a service's folder, coverage would not find the root pyproject.toml: without naming it,
 # it measures lines only (no branches) and misses code run in SQLAlchemy's greenlets.
 COV_CONFIG := --cov-config=$(CURDIR)/pyproject.toml
-SERVICEKIT_users := settings errors exceptions database dependencies migrations health readiness testing
+SERVICEKIT_users := settings errors exceptions database dependencies migrations health readiness application testing
 SERVICEKIT_orders := errors exceptions middleware database dependencies migrations health db_errors readiness settings testing
 COVERAGE_users := --cov=app $(COV_CONFIG) $(foreach module,$(SERVICEKIT_users),--cov=servicekit.$(module))
 COVERAGE_orders := --cov=app $(COV_CONFIG) $(foreach module,$(SERVICEKIT_orders),--cov=servicekit.$(module))

@@ -20,7 +20,7 @@ from app.utils.throttle import (
     RedisFailureCounter,
     ThrottleRule,
 )
-from servicekit.docs import install_offline_docs
+from servicekit.application import service_app
 from servicekit.metrics import install_metrics
 from servicekit.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from servicekit.observability import install_observability
@@ -68,18 +68,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application. Settings are validated here, so bad configuration stops start-up."""
     settings = settings or get_settings()
-    docs = settings.serve_docs
-    application = FastAPI(
+    application = service_app(
+        settings,
         title="Users service",
-        version="1.0.0",
         summary="Registration, authentication, profiles, posts and notifications.",
         lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url="/openapi.json" if docs else None,
     )
-    if docs:
-        install_offline_docs(application)
     for module in (users, auth, posts, notifications, health):
         application.include_router(module.router, prefix=API_PREFIX)
     application.include_router(health.router, include_in_schema=False)

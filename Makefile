@@ -17,7 +17,7 @@ ORDERS := services/orders
 # it measures lines only (no branches) and misses code run in SQLAlchemy's greenlets.
 COV_CONFIG := --cov-config=$(CURDIR)/pyproject.toml
 SERVICEKIT_users := settings errors exceptions database dependencies migrations health readiness application testing
-SERVICEKIT_orders := errors exceptions middleware database dependencies migrations health db_errors readiness settings testing
+SERVICEKIT_orders := application errors exceptions middleware database dependencies migrations health db_errors readiness settings testing
 COVERAGE_users := --cov=app $(COV_CONFIG) $(foreach module,$(SERVICEKIT_users),--cov=servicekit.$(module))
 COVERAGE_orders := --cov=app $(COV_CONFIG) $(foreach module,$(SERVICEKIT_orders),--cov=servicekit.$(module))
 # Every target runs the orders service first: its consumer contract tests write the pact that

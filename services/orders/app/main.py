@@ -11,6 +11,7 @@ from app.api import errors, health, orders
 from app.clients.users import create_users_client
 from app.config import Settings, get_settings
 from app.database import APPLICATION_NAME
+from servicekit.application import service_app
 from servicekit.database import ReadDatabase, create_engine, create_session_factory
 from servicekit.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 
@@ -38,15 +39,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application. Settings are validated here, so bad configuration stops start-up."""
     settings = settings or get_settings()
-    docs = settings.serve_docs
-    application = FastAPI(
+    application = service_app(
+        settings,
         title="Orders service",
-        version="1.0.0",
         summary="Orders of the users service's users, confirmed asynchronously by a worker.",
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
     )
     for module in (orders, health):
         application.include_router(module.router, prefix=API_PREFIX)

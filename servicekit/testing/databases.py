@@ -140,11 +140,13 @@ class ServiceDatabases:
         """Start or reach the server, and migrate the run's template database."""
         return start_server(base_dir, template_prefix=self.service, migrate=alembic_migrator(self.service_root))
 
-    def configure(self, config: pytest.Config) -> str:
+    def configure(self, config: pytest.Config, **environment: str) -> str:
         """Called by ``pytest_configure``: this process's database, migrated; its URL is returned.
 
         The controlling process starts the server and migrates the template; an xdist worker (or
-        a mutation-testing session) gets both through ``workerinput`` and only clones.
+        a mutation-testing session) gets both through ``workerinput`` and only clones. The service
+        is then configured through the environment, as a deployment would be: ``ENVIRONMENT=test``,
+        ``DATABASE_URL`` this database, and ``environment``.
         """
         worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
         if worker_input is None:
@@ -154,6 +156,7 @@ class ServiceDatabases:
         worker = str(worker_input["workerid"]) if worker_input else "main"
         database_url = create_worker_database(server, worker)
         config.stash[SERVICE_RUN] = ServiceRun(self, server, database_url)
+        os.environ.update(ENVIRONMENT="test", DATABASE_URL=database_url, **environment)
         return database_url
 
 

@@ -11,7 +11,6 @@ environment, exactly as a deployment would. The users service is faked at the HT
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -44,12 +43,7 @@ DATABASES = ServiceDatabases("orders", service_root=SERVICE_ROOT, truncate=TRUNC
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ.update(
-        ENVIRONMENT="test",
-        DATABASE_URL=DATABASES.configure(config),
-        USERS_SERVICE_URL=USERS_SERVICE_URL,
-        USERS_RETRY_INITIAL_WAIT_SECONDS="0.01",
-    )
+    DATABASES.configure(config, USERS_SERVICE_URL=USERS_SERVICE_URL, USERS_RETRY_INITIAL_WAIT_SECONDS="0.01")
     get_settings.cache_clear()
 
 

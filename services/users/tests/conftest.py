@@ -42,13 +42,7 @@ TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ.update(
-        ENVIRONMENT="test",
-        DATABASE_URL=DATABASES.configure(config),
-        SECRET_KEY=TEST_SECRET_KEY,
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=str(free_port()),
-    )
+    DATABASES.configure(config, SECRET_KEY=TEST_SECRET_KEY, SMTP_HOST="127.0.0.1", SMTP_PORT=str(free_port()))
     os.environ.pop("REDIS_URL", None)
     get_settings.cache_clear()
     reset_password_hasher_cache()

@@ -16,7 +16,6 @@ from app.repositories.order_queries import OrderQueries
 from app.repositories.order_repository import OrderRepository
 from app.services.order_service import OrderService
 from servicekit.database import ReadDatabase
-from servicekit.errors import request_id_of
 
 #: ``scope="function"``: the session commits after the handler returns and *before* the response
 #: is sent, so an acknowledged write is durable.
@@ -35,11 +34,11 @@ async def _users_client(request: Request) -> UsersClient:
 UsersClientDep = Annotated[UsersClient, Depends(_users_client)]
 
 
-async def _current_user(request: Request, credentials: _BearerDep, users: UsersClientDep) -> RemoteUser:
+async def _current_user(credentials: _BearerDep, users: UsersClientDep) -> RemoteUser:
     """The caller, as the users service identifies the token, asked on every request."""
     if credentials is None:
         raise NotAuthenticatedError
-    return await users.current_user(credentials.credentials, request_id=request_id_of(request))
+    return await users.current_user(credentials.credentials)
 
 
 CurrentUser = Annotated[RemoteUser, Depends(_current_user)]

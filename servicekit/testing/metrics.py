@@ -13,5 +13,7 @@ def samples(exposition: str) -> list[Sample]:
 def value(exposition: str, name: str, **labels: str) -> float:
     """The one sample called ``name`` with exactly these labels (fails if there is none)."""
     found = [sample.value for sample in samples(exposition) if sample.name == name and sample.labels == labels]
-    assert len(found) == 1, f"{name}{labels} not in:\n{exposition}"
+    if len(found) != 1:
+        msg = f"{name}{labels} not in:\n{exposition}"
+        raise AssertionError(msg)
     return found[0]

@@ -27,6 +27,7 @@ from app.repositories.order_repository import OrderRepository
 from app.services.ports import OrderStore
 from app.services.processing import REJECTED_REASON, OrderProcessor, Outcome, UnitOfWork, sql_unit_of_work
 from servicekit.database import driver_dsn
+from servicekit.metrics import WorkerMetrics
 from servicekit.readiness import wait_until
 from tests.support.orders import place_order
 from tests.support.users_service import FakeUsersService
@@ -168,7 +169,7 @@ async def test_the_worker_processes_committed_orders(
     order = await place_order(live_client, caller[1])
 
     async with worker_queue(database_url) as queue:
-        register_order_processing(queue, live_processor, get_settings())
+        register_order_processing(queue, live_processor, get_settings(), metrics=WorkerMetrics())
         await queue.run(mode=QueueExecutionMode.drain, dequeue_timeout=timedelta(seconds=0.2), batch_size=5)
 
     assert await order_status(test_engine, order["id"]) == "confirmed"
@@ -190,7 +191,7 @@ async def test_an_unreachable_users_service_requeues_the_job_for_later(
             return bool((await connection.exec_driver_sql("SELECT attempts FROM pgqueuer")).scalar_one() > 0)
 
     async with worker_queue(get_settings().database_url) as queue:
-        register_order_processing(queue, live_processor, settings)
+        register_order_processing(queue, live_processor, settings, metrics=WorkerMetrics())
         running = asyncio.create_task(queue.run(dequeue_timeout=timedelta(seconds=0.2)))
         await wait_until(job_retried, deadline_seconds=10, describe="the job's retry")
         queue.shutdown.set()

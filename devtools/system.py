@@ -182,6 +182,8 @@ class System:
     orders_port: int
     env: dict[str, str] = field(default_factory=dict)
     users_env: dict[str, str] = field(default_factory=dict)
+    #: Where the worker serves its metrics (``WORKER_METRICS_PORT``); None: not served.
+    worker_metrics_port: int | None = None
     processes: dict[str, ServiceProcess] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -195,8 +197,11 @@ class System:
             "orders": self._process(
                 "orders", "orders", api_command("orders", self.orders_port), orders_env, self.orders_port
             ),
-            "worker": self._process("worker", "orders", worker_command(), orders_env, None),
+            "worker": self._process("worker", "orders", worker_command(), {**orders_env, **self._worker_env()}, None),
         }
+
+    def _worker_env(self) -> dict[str, str]:
+        return {} if self.worker_metrics_port is None else {"WORKER_METRICS_PORT": str(self.worker_metrics_port)}
 
     def _process(
         self, name: str, service: str, command: list[str], env: dict[str, str], port: int | None
@@ -215,6 +220,11 @@ class System:
     @property
     def worker(self) -> ServiceProcess:
         return self.processes["worker"]
+
+    @property
+    def worker_metrics_url(self) -> str | None:
+        port = self.worker_metrics_port
+        return None if port is None else f"http://127.0.0.1:{port}/metrics"
 
     def migrate(self) -> None:
         if self.log_dir is None:

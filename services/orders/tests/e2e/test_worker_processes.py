@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -112,24 +113,38 @@ async def orders_of(
     return place
 
 
-async def test_a_job_held_by_a_killed_worker_is_taken_up_again(
-    orders_of: PlaceOrders,
-    start_worker: StartWorker,
-    users_stand_in: tuple[UsersStandIn, str],
-    test_engine: AsyncEngine,
-) -> None:
+@dataclass
+class HeldJob:
+    """An order whose job a running worker holds: its users call waits until ``stand_in.release()``."""
+
+    order_id: int
+    worker: ServiceProcess
+    stand_in: UsersStandIn
+
+
+@pytest.fixture
+async def held_job(
+    orders_of: PlaceOrders, start_worker: StartWorker, users_stand_in: tuple[UsersStandIn, str]
+) -> HeldJob:
     stand_in, _ = users_stand_in
     stand_in.hold()
     [order_id] = await orders_of(1)
-    first = start_worker()
+    worker = start_worker()
 
     async def held() -> bool:
         return len(stand_in.requests) == 1
 
-    await wait_until(held, deadline_seconds=RECOVERY_DEADLINE_SECONDS, describe="the first worker's users call")
+    await wait_until(held, deadline_seconds=RECOVERY_DEADLINE_SECONDS, describe="the worker's users call")
+    return HeldJob(order_id, worker, stand_in)
+
+
+async def test_a_job_held_by_a_killed_worker_is_taken_up_again(
+    held_job: HeldJob, start_worker: StartWorker, test_engine: AsyncEngine
+) -> None:
+    order_id = held_job.order_id
     assert await job_statuses(test_engine) == ["picked"]
-    first.kill()
-    stand_in.release()
+    held_job.worker.kill()
+    held_job.stand_in.release()
     start_worker()
 
     async def processed() -> bool:
@@ -160,23 +175,13 @@ async def test_two_workers_process_every_order_once(
 
 
 async def test_sigterm_lets_the_job_in_hand_finish_and_takes_no_new_one(
-    orders_of: PlaceOrders,
-    start_worker: StartWorker,
-    users_stand_in: tuple[UsersStandIn, str],
-    test_engine: AsyncEngine,
+    held_job: HeldJob, orders_of: PlaceOrders, test_engine: AsyncEngine
 ) -> None:
-    stand_in, _ = users_stand_in
-    stand_in.hold()  # the job's users call waits: a slow job, in the worker's hands
-    [in_hand] = await orders_of(1)
-    worker = start_worker()
-
-    async def held() -> bool:
-        return len(stand_in.requests) == 1
+    in_hand, worker, stand_in = held_job.order_id, held_job.worker, held_job.stand_in
 
     async def stopping_logged() -> bool:
         return STOPPING_LINE in worker.output()
 
-    await wait_until(held, deadline_seconds=RECOVERY_DEADLINE_SECONDS, describe="the worker's users call")
     stopped = asyncio.create_task(asyncio.to_thread(worker.stop))  # SIGTERM, then waits for exit 0
     await wait_until(stopping_logged, deadline_seconds=RECOVERY_DEADLINE_SECONDS, describe="the SIGTERM's handling")
     [after_sigterm] = await orders_of(1)

@@ -19,7 +19,8 @@ class Settings(ServiceSettings):
     """
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/orders"
-    users_service_url: AnyHttpUrl | None = None
+    #: Defaults to the local users service of development (``make run``); production must set it.
+    users_service_url: AnyHttpUrl = AnyHttpUrl(DEVELOPMENT_USERS_SERVICE_URL)
 
     #: Connecting to the users service; a refused or unreachable port fails fast.
     users_connect_timeout_seconds: float = Field(default=1.0, gt=0)
@@ -55,7 +56,7 @@ class Settings(ServiceSettings):
 
     @model_validator(mode="after")
     def _users_service_url_required_in_production(self) -> Settings:
-        if self.is_production and self.users_service_url is None:
+        if self.is_production and "users_service_url" not in self.model_fields_set:
             msg = "USERS_SERVICE_URL must be set when ENVIRONMENT=production"
             raise ValueError(msg)
         return self
@@ -63,8 +64,7 @@ class Settings(ServiceSettings):
     @property
     def users_base_url(self) -> str:
         """The users service's base URL, without a trailing slash."""
-        url = str(self.users_service_url) if self.users_service_url is not None else DEVELOPMENT_USERS_SERVICE_URL
-        return url.rstrip("/")
+        return str(self.users_service_url).rstrip("/")
 
 
 @lru_cache

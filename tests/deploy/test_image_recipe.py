@@ -23,7 +23,7 @@ from devtools import embedded_pg
 from devtools.net import free_port
 from tests.deploy.deploy_checks import recipe
 from tests.deploy.deploy_checks.repo import REPO_ROOT, service_dockerfiles, service_of_dockerfile
-from tests.deploy.deploy_checks.settings import describe, placeholder_secret
+from tests.deploy.deploy_checks.settings import placeholders
 
 HEALTHY_WITHIN_SECONDS = 60.0
 
@@ -98,7 +98,7 @@ def test_image_recipe_migrates_serves_and_passes_its_healthcheck(
     service = service_of_dockerfile(dockerfile)
     assert service is not None
     environment = {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", **image.environment}
-    environment.update({variable: placeholder_secret() for variable in describe(service).required})
+    environment.update(placeholders(service))
     environment.update({"DATABASE_URL": database_url, "SMTP_HOST": "127.0.0.1"})
     one_shots = recipe.one_shot_commands(dockerfile, REPO_ROOT / "docker-compose.yml")
     assert one_shots, "no one-shot (migration) service is built from this image"

@@ -149,9 +149,10 @@ def _secret_keys(base: Path) -> set[str]:
 
 
 def _provided(
-    container: Mapping[str, Any], config_maps: Mapping[str, Any], base: Path
+    service: str, container: Mapping[str, Any], config_maps: Mapping[str, Any], base: Path
 ) -> tuple[dict[str, str], list[str]]:
-    """The variables a container gets, secrets stood in for by random values, and bad references."""
+    """The variables a container gets, secrets stood in for (random values, URLs for URL
+    settings), and bad references."""
     environment: dict[str, str] = {}
     problems = []
     secret_keys = _secret_keys(base)
@@ -160,13 +161,13 @@ def _provided(
             data = (config_maps.get(source["configMapRef"]["name"]) or {}).get("data") or {}
             environment.update({key: str(value) for key, value in data.items()})
         if "secretRef" in source:
-            environment.update({key: settings.placeholder_secret() for key in secret_keys})
+            environment.update({key: settings.placeholder(service, key) for key in secret_keys})
     for variable in container.get("env", []):
         reference = (variable.get("valueFrom") or {}).get("secretKeyRef")
         if reference is not None:
             if reference["key"] not in secret_keys:
                 problems.append(f"secret key {reference['key']} is not documented in {SECRET_TEMPLATE}")
-            environment[variable["name"]] = settings.placeholder_secret()
+            environment[variable["name"]] = settings.placeholder(service, variable["name"])
         elif "value" in variable:
             environment[variable["name"]] = str(variable["value"])
     return environment, problems
@@ -211,7 +212,7 @@ def settings_problems(documents: list[dict[str, Any]], base: Path) -> list[str]:
         if service is None:
             continue
         known = settings.describe(service)
-        environment, reference_errors = _provided(container, config_maps, base)
+        environment, reference_errors = _provided(service, container, config_maps, base)
         problems += [f"{where}: {p}" for p in reference_errors]
         required = set(known.required)
         if where.split("/")[0] == "Deployment" and where.split("/")[1] in replicated:

@@ -28,6 +28,8 @@ class ServiceSettings:
     variables: frozenset[str]
     required: frozenset[str]
     shared_state: frozenset[str]
+    #: Settings that must be URLs (a random secret cannot stand in for them).
+    urls: frozenset[str]
     defaults: Mapping[str, object]
 
 
@@ -37,6 +39,20 @@ _PLACEHOLDER_SECRET = secrets.token_urlsafe(48)
 def placeholder_secret() -> str:
     """A value of the shape a secret store provides: long and random (one per run)."""
     return _PLACEHOLDER_SECRET
+
+
+#: What stands in for a URL a deployment provides (``.invalid`` never resolves).
+PLACEHOLDER_URL = "http://placeholder.invalid:8000"
+
+
+def placeholder(service: str, variable: str) -> str:
+    """A stand-in of the shape a deployment provides: a URL where the setting is one, else a secret."""
+    return PLACEHOLDER_URL if variable in describe(service).urls else placeholder_secret()
+
+
+def placeholders(service: str) -> dict[str, str]:
+    """Stand-ins for every variable the service requires."""
+    return {variable: placeholder(service, variable) for variable in describe(service).required}
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,7 @@ def _probe(service: str, request: str) -> ProbeResult:
         variables=frozenset(answer["variables"]),
         required=frozenset(answer["required"]),
         shared_state=frozenset(answer["shared_state"]),
+        urls=frozenset(answer["urls"]),
         defaults=MappingProxyType(answer["defaults"]),
     )
     return ProbeResult(described, answer["validation"], frozenset(answer["served"]))

@@ -155,3 +155,42 @@ def runs_image_server(dockerfile: Path, command: list[str] | None) -> bool:
         return True
     program = image_command(dockerfile)[:_PROGRAM_WORDS]
     return command[: len(program)] == program
+
+
+@dataclass(frozen=True)
+class OtherProcess:
+    """A long-running compose service that runs another command of a service image (a worker)."""
+
+    name: str
+    dockerfile: Path
+    command: list[str]
+    environment: dict[str, str]
+    healthcheck: list[str]
+
+
+def other_processes(compose_file: Path) -> list[OtherProcess]:
+    """The compose file's long-running services that run another command of a service image than
+    its server, with a healthcheck of their own (a disabled one is not run)."""
+    services = load_yaml(compose_file).get("services") or {}
+    one_shots = one_shot_services(services)
+    found = []
+    for name, service in services.items():
+        build = service.get("build")
+        if not isinstance(build, dict) or name in one_shots or "command" not in service:
+            continue
+        dockerfile = (compose_file.parent / build.get("context", ".") / build.get("dockerfile", "Dockerfile")).resolve()
+        command = _exec_form(service["command"]) if isinstance(service["command"], str) else list(service["command"])
+        healthcheck = service.get("healthcheck") or {}
+        if runs_image_server(dockerfile, command) or healthcheck.get("disable", False) or "test" not in healthcheck:
+            continue
+        environment = {str(key): str(value) for key, value in (service.get("environment") or {}).items()}
+        found.append(OtherProcess(name, dockerfile, command, environment, _healthcheck_command(healthcheck["test"])))
+    return found
+
+
+def _healthcheck_command(test: str | list[str]) -> list[str]:
+    """A compose healthcheck's ``test`` as a command line (``CMD`` as is, ``CMD-SHELL`` through sh)."""
+    if isinstance(test, str):
+        return ["sh", "-c", test]
+    kind, *words = test
+    return ["sh", "-c", " ".join(words)] if kind == "CMD-SHELL" else list(words)

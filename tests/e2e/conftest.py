@@ -47,7 +47,8 @@ def system_on(
         log_dir=log_dir,
         users_port=free_port(),
         orders_port=free_port(),
-        env={"ENVIRONMENT": "production", "REDIS_URL": "", **(env or {})},
+        # Production, with the docs on for the browser test.
+        env={"ENVIRONMENT": "production", "REDIS_URL": "", "DOCS_ENABLED": "true", **(env or {})},
         users_env={"SECRET_KEY": secrets.token_urlsafe(48)},
         worker_metrics_port=worker_metrics_port,
     )

@@ -167,7 +167,8 @@ class ServiceProcess:
 
 def api_command(service: str, port: int, workers: int = 1) -> list[str]:
     """uvicorn through ``servicekit.server``: graceful SIGTERM (exit 0), no proxy headers trusted."""
-    command = [sys.executable, "-m", "servicekit.server", "app.main:app", "--service-name", service, "--port", str(port)]
+    command = [sys.executable, "-m", "servicekit.server", "app.main:app", "--service-name", service]
+    command += ["--port", str(port)]
     return [*command, "--workers", str(workers)] if workers > 1 else command
 
 

@@ -1,0 +1,34 @@
+"""The cost of one argon2id verification at the users service's configured parameters.
+
+Run from the users service's folder (it imports ``app``), with the service's environment:
+prints one JSON line with the median verification time and one hash of the given password
+(made with those parameters, so seeded accounts need no rehash at login).
+
+    cd services/users && PYTHONPATH=../.. python -m bench.hash_cost PASSWORD [ROUNDS]
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+
+from app.utils.password import hash_password, verify_password
+
+
+def main() -> None:
+    password = sys.argv[1]
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 15  # noqa: PLR2004 - the optional second argument
+    hashed = hash_password(password)
+    verify_password(password, hashed)  # the first call builds the hasher
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        verify_password(password, hashed)
+        timings.append((time.perf_counter() - started) * 1000)
+    sys.stdout.write(json.dumps({"hash": hashed, "verify_ms": statistics.median(timings), "samples": timings}) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,12 @@ def cores() -> int:
 
 
 def hashing_bound(env: dict[str, str]) -> dict[str, Any]:
-    """cores x 1000 / verify-ms, the verification timed at the users service's configured parameters."""
+    """cores x 1000 / verify-ms, the verification timed at the users service's configured parameters.
+
+    The CPU time of a verification, not its wall-clock time: what the cores could do if hashing
+    had them all (on a quiet machine the two agree; on a busy one the wall-clock time would
+    count the wait for a core and lower the bound).
+    """
     completed = subprocess.run(  # noqa: S603 - this interpreter, our own module
         [sys.executable, "-m", "bench.hash_cost", PASSWORD],
         cwd=SERVICES_DIR / "users",

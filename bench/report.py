@@ -104,8 +104,8 @@ def _configuration_section(configuration: dict[str, Any]) -> list[str]:
         f"### {workers} worker{'s' if workers > 1 else ''}",
         "",
         (
-            f"Hashing bound: {hashing['cores']} cores x 1000 / {hashing['verify_ms']:.1f} ms per argon2id "
-            f"verification = {hashing['bound_per_s']:.1f}/s."
+            f"Hashing bound: {hashing['cores']} cores x 1000 / {hashing['verify_ms']:.1f} ms of CPU per argon2id "
+            f"verification ({hashing['verify_wall_ms']:.1f} ms wall-clock) = {hashing['bound_per_s']:.1f}/s."
         ),
         "",
         (

@@ -164,6 +164,8 @@ def main() -> None:
     ]
     results = report.collect(args, size, configurations, time.monotonic() - started)
     report.write(results, args.out)
+    if args.out.resolve() == RESULTS_DIR.resolve():
+        report.update_readme(results, REPO_ROOT / "README.md")
     print(report.markdown(results))  # noqa: T201 - the command's output
 
 

@@ -97,11 +97,11 @@ def _scenario_rows(configuration: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _configuration_section(configuration: dict[str, Any]) -> list[str]:
+def _configuration_section(configuration: dict[str, Any], level: int) -> list[str]:
     workers = configuration["workers"]
     hashing = configuration["hashing"]
     lines = [
-        f"### {workers} worker{'s' if workers > 1 else ''}",
+        f"{'#' * (level + 1)} {workers} worker{'s' if workers > 1 else ''}",
         "",
         (
             f"Hashing bound: {hashing['cores']} cores x 1000 / {hashing['verify_ms']:.1f} ms of CPU per argon2id "
@@ -141,11 +141,17 @@ def _configuration_section(configuration: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def markdown(results: dict[str, Any]) -> str:
+def _is_smoke(results: dict[str, Any]) -> bool:
+    settings = results["settings"]
+    return bool(settings["rounds"] < FULL_ROUNDS or settings["seed"] != asdict(FULL_SEED))
+
+
+def markdown(results: dict[str, Any], level: int = 2) -> str:
+    """The results as Markdown, headings from ``level`` down."""
     host = results["machine"]
     settings = results["settings"]
     lines = [
-        "## Benchmark results",
+        f"{'#' * level} Benchmark results",
         "",
         (
             f"{results['date']}, {host['cpu']}, {host['cores']} cores, {host['memory_gib']} GiB, {host['os']}, "
@@ -157,7 +163,7 @@ def markdown(results: dict[str, Any]) -> str:
         ),
         "",
     ]
-    if settings["rounds"] < FULL_ROUNDS or settings["seed"] != asdict(FULL_SEED):
+    if _is_smoke(results):
         lines += [
             (
                 "**A smoke run (fewer rounds or seeded rows than `make bench`'s defaults): it shows the harness"
@@ -166,7 +172,7 @@ def markdown(results: dict[str, Any]) -> str:
             "",
         ]
     for configuration in results["configurations"]:
-        lines += _configuration_section(configuration)
+        lines += _configuration_section(configuration, level)
     return "\n".join(lines)
 
 
@@ -184,19 +190,33 @@ def chart(results: dict[str, Any], path: Path) -> None:
     height = 0.8 / max(1, len(configurations))
     for index, configuration in enumerate(configurations):
         ratios = [ratio_of(configuration["scenarios"][n], configuration["hashing"]) for n in names]
-        positions = [row + index * height for row in range(len(names))]
+        positions = [row - 0.4 + (index + 0.5) * height for row in range(len(names))]
         axes.barh(positions, ratios, height=height, label=f"{configuration['workers']} worker(s)")
     for row, name in enumerate(names):
         target = configurations[0]["scenarios"][name]["target"]
         if target is not None:
-            axes.plot([target, target], [row - 0.1, row + 0.8], color="black", linewidth=2)
-    axes.set_yticks([row + 0.4 - height / 2 for row in range(len(names))], labels)
+            axes.plot([target, target], [row - 0.45, row + 0.45], color="black", linewidth=2)
+    axes.set_yticks(list(range(len(names))), labels)
     axes.invert_yaxis()
     axes.set_xlabel("ratio to the framework-free baseline (registration, login: to the hashing bound); | target")
+    host = results["machine"]
+    smoke = " - SMOKE RUN, not a measurement" if _is_smoke(results) else ""
+    axes.set_title(f"{host['cpu']}, {host['cores']} cores, {results['date'][:10]}{smoke}", fontsize=9)
     axes.legend(loc="lower right")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+README_START = "<!-- bench-results:start -->"
+README_END = "<!-- bench-results:end -->"
+
+
+def update_readme(results: dict[str, Any], readme: Path) -> None:
+    """Put the results between the README's markers (the section stays true after each run)."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    readme.write_text(f"{text[:start]}\n{markdown(results, level=3)}\n{text[end:]}", encoding="utf-8")
 
 
 def write(results: dict[str, Any], directory: Path) -> None:

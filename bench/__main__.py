@@ -54,6 +54,13 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--memory-requests", type=int, nargs=2, default=[10_000, 100_000], metavar=("FIRST", "TOTAL"))
     parser.add_argument("--only", nargs="*", default=None, help="run these scenarios only (names)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--profile",
+        nargs="+",
+        default=[],
+        metavar="SCENARIO",
+        help="flame graphs (py-spy) of these scenarios, in --out",
+    )
     return parser.parse_args()
 
 
@@ -65,8 +72,11 @@ def _baseline(urls: dict[str, str], workers: int, log_dir: Path) -> ServiceProce
     return ServiceProcess("baseline", "users", command, env, log_dir / f"baseline-{workers}.log", port)
 
 
-def _tree(process: ServiceProcess) -> list[int]:
-    return [process.pid] if process.pid is not None else []
+def _pid(process: ServiceProcess) -> int:
+    if process.pid is None:
+        msg = f"{process.name} is not running"
+        raise RuntimeError(msg)
+    return process.pid
 
 
 def _configuration(
@@ -91,9 +101,9 @@ def _configuration(
         if not data.accounts:
             data.accounts.extend(asyncio.run(log_in(system.users.base_url, list(range(1, args.accounts + 1)))))
         result["hashing"] = hashing_bound(system.users_env)
-        users = Target(system.users.base_url, _tree(system.users))
-        orders = Target(system.orders.base_url, _tree(system.users) + _tree(system.orders))
-        raw = Target(baseline.base_url, _tree(baseline))
+        users = Target(system.users.base_url, {"users": _pid(system.users)})
+        orders = Target(system.orders.base_url, {"users": _pid(system.users), "orders": _pid(system.orders)})
+        raw = Target(baseline.base_url, {"baseline": _pid(baseline)})
         serial = iter(range(1, sys.maxsize))
 
         def fresh_tokens(count: int) -> list[str]:
@@ -109,7 +119,14 @@ def _configuration(
             print(f"[{workers} worker(s)] {scenario.label}", flush=True)  # noqa: T201 - progress
             target = orders if scenario.api == "orders" else users
             result["scenarios"][scenario.name] = run_scenario(
-                runner, scenario, data, service=target, baseline=raw, fresh_tokens=fresh_tokens, tag=tag
+                runner,
+                scenario,
+                data,
+                service=target,
+                baseline=raw,
+                fresh_tokens=fresh_tokens,
+                tag=tag,
+                workers=workers,
             )
         if args.only is None or "flood" in args.only:
             print(f"[{workers} worker(s)] GET /users/{{id}} during a login flood", flush=True)  # noqa: T201 - progress
@@ -117,8 +134,8 @@ def _configuration(
         if workers == 1 and (args.only is None or "memory" in args.only):
             print("[1 worker] memory after 10k and 100k requests", flush=True)  # noqa: T201 - progress
             first, total = args.memory_requests
-            users_only = Target(system.users.base_url, _tree(system.users))
-            orders_only = Target(system.orders.base_url, _tree(system.orders))
+            users_only = Target(system.users.base_url, {"users": _pid(system.users)})
+            orders_only = Target(system.orders.base_url, {"orders": _pid(system.orders)})
             result["memory"] = memory_growth(runner, data, users_only, orders_only, first=first, total=total)
         if args.only is None or "worker" in args.only:
             print(f"[{workers} worker(s)] worker throughput, backlog {args.backlog}", flush=True)  # noqa: T201 - progress
@@ -156,7 +173,8 @@ def main() -> None:
     asyncio.run(seed_users(urls["users"], size, hashed))
     asyncio.run(seed_orders(urls["orders"], size))
     options = Options(args.seconds, args.warmup, args.rounds, args.threads, args.connections)
-    runner = Runner(wrk, workdir, options, postmaster_pid(server.data_dir))
+    args.out.mkdir(parents=True, exist_ok=True)
+    runner = Runner(wrk, workdir, options, postmaster_pid(server.data_dir), args.out, frozenset(args.profile))
     data = Data(size, [])
     configurations = [
         _configuration(args, workers, urls=urls, runner=runner, data=data, system_env=system_env)

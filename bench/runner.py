@@ -7,6 +7,9 @@ after, and their resident memory after; PostgreSQL's CPU is counted apart.
 from __future__ import annotations
 
 import itertools
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,7 +48,12 @@ class Target:
     """Where requests go and which processes serve them (their CPU and memory are measured)."""
 
     url: str
-    pids: list[int]
+    #: The serving processes' pids, each named (the names of profile files).
+    processes: dict[str, int]
+
+    @property
+    def pids(self) -> list[int]:
+        return list(self.processes.values())
 
 
 @dataclass
@@ -54,6 +62,9 @@ class Runner:
     workdir: Path
     options: Options
     db_pid: int
+    #: Where flame graphs go (py-spy), and of which scenarios; none without ``--profile``.
+    profile_dir: Path | None = None
+    profile: frozenset[str] = frozenset()
     _scripts: itertools.count[int] = field(default_factory=itertools.count)
 
     def threads(self, connections: int) -> int:
@@ -93,6 +104,27 @@ class Runner:
         )
 
 
+def profiled(runner: Runner, target: Target, script: Path, *, connections: int, stem: str) -> list[str]:
+    """One more run of the service, with py-spy recording each serving process (and its
+    children: uvicorn's workers) into a flame graph; not one of the measured rounds."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    assert runner.profile_dir is not None  # noqa: S101 - only called with profiling on
+    seconds = runner.options.seconds
+    recorders = {}
+    for name, pid in target.processes.items():
+        path = runner.profile_dir / f"{stem}-{name}.svg"
+        command = [py_spy, "record", "--pid", str(pid), "--subprocesses", "--duration", str(round(seconds) + 1)]
+        command += ["--format", "flamegraph", "--output", str(path)]
+        recorders[path] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # noqa: S603 - py-spy, our arguments
+    runner.run(target, script, connections=connections, seconds=seconds)
+    for recorder in recorders.values():
+        _, errors = recorder.communicate()
+        if recorder.returncode != 0:
+            msg = f"py-spy failed ({recorder.returncode}): {errors}"
+            raise RuntimeError(msg)
+    return [path.name for path in recorders]
+
+
 def summary(rounds: list[Round]) -> dict[str, Any]:
     """Every round, and the median (with its spread) of each measure."""
     rates = [r.rate for r in rounds]
@@ -119,6 +151,7 @@ def run_scenario(
     baseline: Target,
     fresh_tokens: Callable[[int], list[str]],
     tag: str,
+    workers: int,
 ) -> dict[str, Any]:
     """Warm-up, then ``rounds`` rounds; service and baseline back to back, alternating who goes first."""
     connections = scenario.connections or runner.options.connections
@@ -150,6 +183,12 @@ def run_scenario(
                 baseline_rounds.append(baseline_run(f"r{number}", options.seconds))
     result: dict[str, Any] = {"label": scenario.label, "reference": scenario.reference, "target": scenario.target}
     result["service"] = summary(service_rounds)
+    if scenario.name in runner.profile:
+        requests, _ = scenario.requests(data, f"{tag}p")
+        tokens = fresh_tokens(connections + 4 * options.threads) if scenario.refresh_tokens else None
+        script = runner.script(requests, connections, tokens=tokens)
+        stem = f"profile-{scenario.name}-{workers}w"
+        result["profiles"] = profiled(runner, service, script, connections=connections, stem=stem)
     if has_baseline:
         result["baseline"] = summary(baseline_rounds)
         ratios = [s.rate / b.rate if b.rate else 0.0 for s, b in zip(service_rounds, baseline_rounds, strict=True)]

@@ -51,6 +51,7 @@ def hashing_bound(env: dict[str, str]) -> dict[str, Any]:
     return {
         "verify_ms": verify_ms,
         "verify_wall_ms": float(measured["verify_ms"]),
+        "verify_cpu_ms_concurrent": float(measured["verify_cpu_ms_concurrent"]),
         "cores": cores(),
         "bound_per_s": cores() * 1000 / verify_ms,
         "hash": measured["hash"],

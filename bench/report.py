@@ -105,7 +105,8 @@ def _configuration_section(configuration: dict[str, Any], level: int) -> list[st
         "",
         (
             f"Hashing bound: {hashing['cores']} cores x 1000 / {hashing['verify_ms']:.1f} ms of CPU per argon2id "
-            f"verification ({hashing['verify_wall_ms']:.1f} ms wall-clock) = {hashing['bound_per_s']:.1f}/s."
+            f"verification ({hashing['verify_wall_ms']:.1f} ms wall-clock) = {hashing['bound_per_s']:.1f}/s; "
+            f"one verification per core at once: {hashing.get('verify_cpu_ms_concurrent', 0.0):.1f} ms of CPU each."
         ),
         "",
         (

@@ -80,37 +80,28 @@ def list_posts(data: Data, tag: str) -> tuple[list[HttpRequest], list[HttpReques
     return service, [HttpRequest("GET", f"/posts?offset={offset}") for offset in offsets]
 
 
+_POST_WORDS = ("benchmark", "post", "about", "services", "and", "databases", "with", "realistic", "text")
+
+
 def _post_body(rng: random.Random) -> str:
-    words = [
-        "benchmark",
-        "post",
-        "about",
-        "services",
-        "and",
-        "databases",
-        "with",
-        "a",
-        "realistic",
-        "length",
-        "of",
-        "text",
-    ]
-    title = " ".join(rng.choices(words, k=6))
-    return json.dumps({"title": title, "content": " ".join(rng.choices(words, k=60)), "published": True})
+    title = " ".join(rng.choices(_POST_WORDS, k=6))
+    return json.dumps({"title": title, "content": " ".join(rng.choices(_POST_WORDS, k=60)), "published": True})
+
+
+def _writes(
+    data: Data, tag: str, path: str, body: Callable[[random.Random], str]
+) -> tuple[list[HttpRequest], list[HttpRequest]]:
+    """One write per logged-in account: as the account (Bearer) to the service, by id to the baseline."""
+    rng = _rng(tag)
+    bodies = [body(rng) for _ in data.accounts]
+    pairs = list(zip(data.accounts, bodies, strict=True))
+    service = [HttpRequest("POST", f"{API}{path}", JSON + _bearer(account), text) for account, text in pairs]
+    baseline = [HttpRequest("POST", path, JSON + _caller(account.user_id), text) for account, text in pairs]
+    return service, baseline
 
 
 def create_post(data: Data, tag: str) -> tuple[list[HttpRequest], list[HttpRequest]]:
-    rng = _rng(tag)
-    bodies = [_post_body(rng) for _ in data.accounts]
-    service = [
-        HttpRequest("POST", f"{API}/posts", JSON + _bearer(account), body)
-        for account, body in zip(data.accounts, bodies, strict=True)
-    ]
-    baseline = [
-        HttpRequest("POST", "/posts", JSON + _caller(account.user_id), body)
-        for account, body in zip(data.accounts, bodies, strict=True)
-    ]
-    return service, baseline
+    return _writes(data, tag, "/posts", _post_body)
 
 
 def register(_data: Data, tag: str) -> tuple[list[HttpRequest], list[HttpRequest]]:
@@ -139,17 +130,7 @@ def _order_body(rng: random.Random) -> str:
 
 
 def create_order(data: Data, tag: str) -> tuple[list[HttpRequest], list[HttpRequest]]:
-    rng = _rng(tag)
-    bodies = [_order_body(rng) for _ in data.accounts]
-    service = [
-        HttpRequest("POST", f"{API}/orders", JSON + _bearer(account), body)
-        for account, body in zip(data.accounts, bodies, strict=True)
-    ]
-    baseline = [
-        HttpRequest("POST", "/orders", JSON + _caller(account.user_id), body)
-        for account, body in zip(data.accounts, bodies, strict=True)
-    ]
-    return service, baseline
+    return _writes(data, tag, "/orders", _order_body)
 
 
 def get_order(data: Data, tag: str) -> tuple[list[HttpRequest], list[HttpRequest]]:

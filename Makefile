@@ -125,8 +125,8 @@ browser: ## install Debian's chromium for the browser test (root with apt-get on
 bench: setup ## the whole system against a framework-free ASGI baseline, every scenario with wrk; results in bench/results/
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-bench-tests: setup ## the test suite's speed: wall time per tier, per-test database overhead, parallel speed-up
-	$(BIN)/python -m bench.suite_speed $(BENCH_ARGS)
+bench-tests: setup ## the test suite's speed: wall time per tier, per-test database overhead, parallel speed-up (BENCH_TESTS_ARGS)
+	$(BIN)/python -m bench.suite_speed $(BENCH_TESTS_ARGS)
 
 # Not part of `make test` (slow). Fails on a surviving mutant that is not accepted.
 MUTATION_CHILDREN ?= 2

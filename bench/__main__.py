@@ -185,6 +185,7 @@ def main() -> None:
     if args.out.resolve() == RESULTS_DIR.resolve():
         report.update_readme(results, REPO_ROOT / "README.md")
     print(report.markdown(results))  # noqa: T201 - the command's output
+    print(f"\nProcess logs and wrk scripts of this run: {workdir}", flush=True)  # noqa: T201 - the command's output
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.redaction import RedactionFilter
-from servicekit.settings import Environment
 
+Environment = Literal["development", "test", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 REQUEST_LOGGER_NAME: Final = "servicekit.requests"

@@ -13,9 +13,12 @@ from app.config import Settings, get_settings
 from app.database import APPLICATION_NAME
 from servicekit.application import service_app
 from servicekit.database import ReadDatabase, create_engine, create_session_factory
+from servicekit.metrics import engine_pool, install_metrics
 from servicekit.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from servicekit.observability import install_observability
 
 API_PREFIX = "/api/v1"
+SERVICE_NAME = "orders"
 
 
 @asynccontextmanager
@@ -49,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         application.include_router(module.router, prefix=API_PREFIX)
     errors.install(application)
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_metrics(application, settings=settings, pool=engine_pool(application))
+    install_observability(application, service_name=SERVICE_NAME, settings=settings)
     application.add_middleware(RequestIdMiddleware)
     return application
 

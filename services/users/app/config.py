@@ -6,7 +6,6 @@ from functools import lru_cache
 
 from pydantic import Field, SecretStr, model_validator
 
-from servicekit.observability import ObservabilitySettings
 from servicekit.settings import ServiceSettings
 
 #: Keys that must never protect a production deployment. The first is the development default.
@@ -17,11 +16,11 @@ MIN_SECRET_KEY_LENGTH = 32
 MIN_DISTINCT_SECRET_CHARACTERS = 8
 
 
-class Settings(ServiceSettings, ObservabilitySettings):
+class Settings(ServiceSettings):
     """Every tunable of the service. Environment variables use the upper-case field name.
 
-    The environment, database pool and timeouts, body limit and docs come from
-    :class:`ServiceSettings`; logging, metrics and shutdown from :class:`ObservabilitySettings`.
+    The environment, logging, metrics and shutdown, database pool and timeouts, body limit and
+    docs come from :class:`ServiceSettings`.
     """
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/users"

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
-from sqlalchemy.pool import Pool
 
 from app.api import auth, errors, health, notifications, posts, users
 from app.config import Settings, get_settings
@@ -21,7 +20,7 @@ from app.utils.throttle import (
     ThrottleRule,
 )
 from servicekit.application import service_app
-from servicekit.metrics import install_metrics
+from servicekit.metrics import engine_pool, install_metrics
 from servicekit.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from servicekit.observability import install_observability
 
@@ -79,17 +78,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.include_router(health.router, include_in_schema=False)
     errors.install(application)
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    registry = install_metrics(application, settings=settings, pool=lambda: _pool_of(application))
+    registry = install_metrics(application, settings=settings, pool=engine_pool(application))
     application.state.login_throttle_rejections = login_throttle_rejections(registry)
     install_observability(application, service_name=SERVICE_NAME, settings=settings)
     application.add_middleware(RequestIdMiddleware)
     return application
-
-
-def _pool_of(application: FastAPI) -> Pool | None:
-    """The engine's pool once the lifespan has made the engine."""
-    engine = getattr(application.state, "engine", None)
-    return engine.pool if engine is not None else None
 
 
 app = create_app()

@@ -42,7 +42,17 @@ TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    DATABASES.configure(config, SECRET_KEY=TEST_SECRET_KEY, SMTP_HOST="127.0.0.1", SMTP_PORT=str(free_port()))
+    DATABASES.configure(
+        config,
+        SECRET_KEY=TEST_SECRET_KEY,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(free_port()),
+        # The suite hashes thousands of passwords: at OWASP's parameters (the production default,
+        # asserted in tests/unit/test_password.py) each costs ~40 ms of CPU. The same argon2id code
+        # with 1 MiB and one pass costs ~1 ms. Real processes (e2e tiers) keep the defaults.
+        ARGON2_MEMORY_COST_KIB="1024",
+        ARGON2_TIME_COST="1",
+    )
     os.environ.pop("REDIS_URL", None)
     get_settings.cache_clear()
     reset_password_hasher_cache()

@@ -15,7 +15,6 @@ from app.repositories.order_repository import OrderRepository
 from app.services.order_service import OrderService
 from servicekit import dependencies
 from servicekit.database import ReadDatabase
-from servicekit.errors import request_id_of
 
 #: The request's session (committed at the request boundary) and the read side: servicekit's.
 SessionDep = dependencies.SessionDep
@@ -33,11 +32,11 @@ async def _users_client(request: Request) -> UsersClient:
 UsersClientDep = Annotated[UsersClient, Depends(_users_client)]
 
 
-async def _current_user(request: Request, credentials: _BearerDep, users: UsersClientDep) -> RemoteUser:
+async def _current_user(credentials: _BearerDep, users: UsersClientDep) -> RemoteUser:
     """The caller, as the users service identifies the token, asked on every request."""
     if credentials is None:
         raise NotAuthenticatedError
-    return await users.current_user(credentials.credentials, request_id=request_id_of(request))
+    return await users.current_user(credentials.credentials)
 
 
 CurrentUser = Annotated[RemoteUser, Depends(_current_user)]

@@ -46,6 +46,12 @@ def request_lines(lines: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     ]
 
 
+def logged_request(process: ServiceProcess, request_id: str) -> list[dict[str, Any]] | None:
+    """The process's lines for ``request_id`` once its request line is among them, else None."""
+    lines = lines_of(process, request_id)
+    return lines if request_lines(lines) else None
+
+
 def test_the_users_service_logs_its_part_of_an_orders_request_under_the_same_id(
     system: System, clients: Clients
 ) -> None:
@@ -53,10 +59,13 @@ def test_the_users_service_logs_its_part_of_an_orders_request_under_the_same_id(
     request_id = f"e2e-{uuid.uuid4().hex}"
 
     placed = clients.orders.post("/orders", json=ONE_BOOK, headers={**account.headers, "X-Request-ID": request_id})
+    # A request's own log line is written once its response has gone: wait for that line.
     users_lines = wait_for(
-        lambda: lines_of(system.users, request_id), within=LOG_WITHIN_SECONDS, what="the users service's lines"
+        lambda: logged_request(system.users, request_id), within=LOG_WITHIN_SECONDS, what="users line"
     )
-    orders_lines = lines_of(system.orders, request_id)
+    orders_lines = wait_for(
+        lambda: logged_request(system.orders, request_id), within=LOG_WITHIN_SECONDS, what="orders line"
+    )
 
     assert placed.status_code == 202, placed.text
     assert placed.headers["X-Request-ID"] == request_id

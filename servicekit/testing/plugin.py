@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from servicekit.database import unpooled_engine
+from servicekit.database import async_url
 from servicekit.testing.databases import (
     SERVICE_RUN,
     TestServer,
@@ -63,8 +63,13 @@ def database_url(pytestconfig: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 async def test_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    async with unpooled_engine(database_url) as engine:
+    """The tests' own engine. Pooled: a new PostgreSQL connection per test costs ~20 ms, a pooled
+    one ~1 ms. Pre-ping, because some tests terminate every backend of the worker's database."""
+    engine = create_async_engine(async_url(database_url), pool_size=2, max_overflow=8, pool_pre_ping=True)
+    try:
         yield engine
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

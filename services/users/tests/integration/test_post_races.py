@@ -52,7 +52,9 @@ async def wait_until_a_request_waits_for_a_lock(watcher: AsyncEngine) -> None:
     )
     deadline = time.monotonic() + LOCK_WAIT_DEADLINE_SECONDS
     async with watcher.connect() as connection:
+        # pg_stat_activity is read once per transaction: each poll ends its transaction to see anew.
         while not await connection.scalar(query):
+            await connection.rollback()
             assert time.monotonic() < deadline, "the request never waited for the locked row"
             await asyncio.sleep(0.01)
 

@@ -107,7 +107,7 @@ test-servicekit: setup ## the shared package's own tests
 	$(BIN)/pytest servicekit/tests
 
 test-deploy: setup ## offline checks of Dockerfiles, compose files, CI workflow, pre-commit and Kubernetes manifests
-	$(BIN)/pytest tests/deploy
+	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/deploy
 
 RUNS ?= 20
 test-repeat: ## run `make test` RUNS times (20), each with its own random test order; results in .data/repeat/

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.observability import ObservabilitySettings
@@ -55,6 +55,16 @@ class Settings(ObservabilitySettings):
     login_max_failures_per_client: int = Field(default=100, ge=1)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
 
+    #: Limits of the account flows, each counted per ``rate_limit_window_seconds``: 429 past them.
+    rate_limit_window_seconds: int = Field(default=3600, ge=1)
+    verification_emails_per_account: int = Field(default=5, ge=1)
+
+    #: Whether an account whose email is not verified may log in (``is_verified`` shows it).
+    allow_unverified_login: bool = True
+    verification_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    #: Where the links of account emails lead: ``{FRONTEND_URL}/verify-email#token=...``.
+    frontend_url: HttpUrl = HttpUrl("http://localhost:3000")
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=1025, ge=1, le=65535)
     smtp_sender: str = "no-reply@users.example.com"
@@ -77,6 +87,10 @@ class Settings(ObservabilitySettings):
             )
             raise ValueError(msg)
         return self
+
+    def frontend_link(self, path: str) -> str:
+        """``FRONTEND_URL`` joined with ``path`` (one slash between them)."""
+        return f"{str(self.frontend_url).rstrip('/')}/{path.lstrip('/')}"
 
     @property
     def serve_docs(self) -> bool:

@@ -86,3 +86,25 @@ class TooManyAttemptsError(DomainError):
     def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
         self.retry_after_seconds = max(1, retry_after_seconds)
         super().__init__(message)
+
+
+class LinkTokenInvalidError(DomainError):
+    """A token from an emailed link that is unknown, used, expired, or no longer matches its account."""
+
+    code = "invalid_link_token"
+    default_message = "This link is invalid or has expired"
+
+
+class VerificationTokenInvalidError(LinkTokenInvalidError):
+    code = "invalid_verification_token"
+    default_message = "This verification link is invalid or has expired; ask for a new one"
+
+
+class EmailNotVerifiedError(PermissionDeniedError):
+    code = "email_not_verified"
+    default_message = "Verify your email address before logging in"
+
+
+class AlreadyVerifiedError(ConflictError):
+    code = "already_verified"
+    default_message = "The email address is already verified"

@@ -14,10 +14,12 @@ from app.api import auth, health, notifications, posts, users
 from app.api.errors import install_error_handlers
 from app.config import Settings, get_settings
 from app.database import ReadDatabase, create_engine, create_session_factory
+from app.services.limits import Limit
 from app.utils.throttle import (
     FailureCounter,
     InMemoryFailureCounter,
     LoginThrottle,
+    RateLimits,
     RedisFailureCounter,
     ThrottleRule,
 )
@@ -41,6 +43,18 @@ def build_login_throttle(settings: Settings, redis: Redis | None, rejections: Co
     )
 
 
+def build_rate_limits(settings: Settings, redis: Redis | None) -> RateLimits:
+    """The account flows' limits (``app.services.limits.Limit``), in the login throttle's store."""
+    counter: FailureCounter = RedisFailureCounter(redis) if redis is not None else InMemoryFailureCounter()
+    window = settings.rate_limit_window_seconds
+    return RateLimits(
+        counter,
+        {
+            Limit.VERIFICATION_PER_ACCOUNT: (settings.verification_emails_per_account, window),
+        },
+    )
+
+
 def login_throttle_rejections(registry: CollectorRegistry) -> Counter:
     return Counter(
         "login_throttle_rejections", "Password attempts refused as over a limit, by rule", ["rule"], registry=registry
@@ -58,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.session_factory = create_session_factory(engine)
     app.state.read_db = ReadDatabase(engine)
     app.state.login_throttle = build_login_throttle(settings, redis, app.state.login_throttle_rejections)
+    app.state.rate_limits = build_rate_limits(settings, redis)
     try:
         yield
     finally:

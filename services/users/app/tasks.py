@@ -16,8 +16,9 @@ from app.config import get_settings
 logger = logging.getLogger(__name__)
 
 
-async def send_email(to: str, subject: str, body: str) -> bool:
-    """Send a plain-text email through the configured SMTP server.
+async def send_email(to: str, subject: str, body: str, html: str | None = None) -> bool:
+    """Send an email through the configured SMTP server: plain text, and ``html`` as its
+    alternative when given.
 
     A failure is logged, not raised: the response that scheduled the email is already sent.
     Returns whether the server accepted the message.
@@ -28,6 +29,8 @@ async def send_email(to: str, subject: str, body: str) -> bool:
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     try:
         await aiosmtplib.send(
             message,

@@ -7,23 +7,29 @@ dependencies in a worker thread, which costs more than the work they do.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import tasks
 from app.config import Settings
 from app.database import ReadDatabase, transaction_scope
+from app.emails import EmailNotifier, OutgoingEmail
 from app.exceptions import AuthenticationError
 from app.models.user import User
+from app.repositories.account_token_repository import AccountTokenRepository
 from app.repositories.post_repository import PostRepository
 from app.repositories.token_repository import TokenRepository
 from app.repositories.user_repository import UserRepository
+from app.services.account_service import AccountService
+from app.services.account_tokens import EmailVerification
 from app.services.auth_service import AuthService
+from app.services.limits import RateLimiter
 from app.services.post_service import PostService
 from app.services.profile_service import ProfileService
-from app.services.user_service import UserService
 from app.unit_of_work import SqlUnitOfWork
 from app.utils.jwt import AccessTokenClaims
 
@@ -62,12 +68,47 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def get_user_service(session: SessionDep) -> UserService:
-    return UserService(UserRepository(session))
+async def get_notifier(background_tasks: BackgroundTasks, settings: SettingsDep) -> EmailNotifier:
+    """Emails go out after the response, so after the commit: a failed request sends nothing."""
+
+    def after_response(email: OutgoingEmail) -> None:
+        background_tasks.add_task(tasks.send_email, email.to, email.subject, email.text, email.html)
+
+    return EmailNotifier(settings, after_response)
 
 
-async def get_profile_service(request: Request, session: SessionDep) -> ProfileService:
-    return ProfileService(UserRepository(session), TokenRepository(session), request.app.state.login_throttle)
+NotifierDep = Annotated[EmailNotifier, Depends(get_notifier)]
+
+
+async def get_rate_limits(request: Request) -> RateLimiter:
+    limits: RateLimiter = request.app.state.rate_limits
+    return limits
+
+
+RateLimitsDep = Annotated[RateLimiter, Depends(get_rate_limits)]
+
+
+async def get_email_verification(
+    session: SessionDep, notifier: NotifierDep, settings: SettingsDep
+) -> EmailVerification:
+    lifetime = timedelta(seconds=settings.verification_token_ttl_seconds)
+    return EmailVerification(AccountTokenRepository(session), notifier, lifetime)
+
+
+EmailVerificationDep = Annotated[EmailVerification, Depends(get_email_verification)]
+
+
+async def get_profile_service(
+    request: Request, session: SessionDep, verification: EmailVerificationDep
+) -> ProfileService:
+    throttle = request.app.state.login_throttle
+    return ProfileService(UserRepository(session), TokenRepository(session), throttle, verification)
+
+
+async def get_account_service(
+    session: SessionDep, verification: EmailVerificationDep, limits: RateLimitsDep
+) -> AccountService:
+    return AccountService(UserRepository(session), AccountTokenRepository(session), verification, limits)
 
 
 async def get_auth_service(request: Request, session: SessionDep, settings: SettingsDep) -> AuthService:
@@ -79,10 +120,10 @@ async def get_post_service(session: SessionDep) -> PostService:
     return PostService(PostRepository(session), UserRepository(session))
 
 
-UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 ProfileServiceDep = Annotated[ProfileService, Depends(get_profile_service)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 PostServiceDep = Annotated[PostService, Depends(get_post_service)]
+AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 
 
 async def _authenticate(credentials: BearerDep, auth: AuthServiceDep) -> tuple[User, AccessTokenClaims] | None:

@@ -25,6 +25,7 @@ from app.exceptions import (
     AuthenticationError,
     ConflictError,
     DomainError,
+    LinkTokenInvalidError,
     NotFoundError,
     PermissionDeniedError,
     TooManyAttemptsError,
@@ -35,6 +36,7 @@ from servicekit.db_errors import DRIVER_CONNECTION_ERRORS, meaning
 logger = logging.getLogger(__name__)
 
 _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
+    (LinkTokenInvalidError, 400),
     (TooManyAttemptsError, 429),
     (NotFoundError, 404),
     (ConflictError, 409),

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Query, status
 
 from app.api.deps import (
     OPTIONAL_BEARER_OPENAPI,
+    AccountServiceDep,
     CurrentClaims,
     CurrentUser,
     OptionalUser,
     PostServiceDep,
     ProfileServiceDep,
     ReadDbDep,
-    UserServiceDep,
 )
 from app.api.errors import error_responses
 from app.repositories.user_repository import PublicProfile, UserQueries
@@ -27,8 +27,9 @@ Offset = Annotated[int, Query(ge=0, le=MAX_INT_ID)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 409, 422))
-async def register_user(user_data: UserCreate, users: UserServiceDep) -> UserResponse:
-    user = await users.create_user(user_data)
+async def register_user(user_data: UserCreate, accounts: AccountServiceDep) -> UserResponse:
+    """Create an unverified account and email a verification link to it."""
+    user = await accounts.register(user_data)
     return UserResponse.model_validate(user)
 
 

@@ -48,6 +48,12 @@ class UserRepositoryPort(Protocol):
     async def get_by_id(self, user_id: int) -> User | None: ...
     async def get_by_email(self, email: str) -> User | None: ...
     async def update(self, user: User) -> User: ...
+    async def get_for_update(self, user_id: int) -> User | None:
+        """The user as committed now, row-locked (``FOR UPDATE``) until the transaction ends.
+
+        Taken before an account's state changes, so concurrent changes of one account queue up.
+        """
+        ...
 
 
 class UserRepository(SqlRepository):
@@ -68,6 +74,9 @@ class UserRepository(SqlRepository):
     async def update(self, user: User) -> User:
         await self._flush_or_raise(UserAlreadyExistsError)
         return user
+
+    async def get_for_update(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id, with_for_update=True, populate_existing=True)
 
 
 class UserQueries:

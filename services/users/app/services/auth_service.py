@@ -11,6 +11,7 @@ from typing import Protocol
 from app.config import Settings
 from app.exceptions import (
     AccountDisabledTokenError,
+    EmailNotVerifiedError,
     InvalidTokenError,
     RefreshTokenReusedError,
     TooManyAttemptsError,
@@ -64,6 +65,8 @@ class AuthService:
             raise TooManyAttemptsError(retry_after)
         user = await UserService(self._users).authenticate(email, password)
         await self._throttle.record_success(email, client)
+        if not user.is_verified and not self._settings.allow_unverified_login:
+            raise EmailNotVerifiedError  # told only to whoever knows the password
         await self._upgrade_hash_if_needed(user, password)
         now = datetime.now(UTC)
         family = await self._tokens.create_family(

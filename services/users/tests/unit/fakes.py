@@ -11,12 +11,15 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from app.exceptions import UserAlreadyExistsError
+from app.models.account_token import AccountToken, TokenPurpose
 from app.models.post import Post
 from app.models.token import RefreshToken, TokenFamily
 from app.models.user import User
+from app.repositories.account_token_repository import AccountTokenRepositoryPort
 from app.repositories.post_repository import PostRepositoryPort
 from app.repositories.token_repository import TokenRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
+from app.services.notifier import Notifier
 from app.unit_of_work import UnitOfWork
 
 
@@ -62,6 +65,9 @@ class FakeUserRepository:
         self._check_unique(user)
         user.updated_at = datetime.now(UTC)
         return user
+
+    async def get_for_update(self, user_id: int) -> User | None:
+        return self.users.get(user_id)  # one caller at a time: nothing to lock
 
 
 class FakePostRepository:
@@ -162,6 +168,44 @@ class FakeTokenRepository:
         return {f.id for f in self.families.values() if f.user_id == user_id and f.revoked_at is None}
 
 
+class FakeAccountTokenRepository:
+    """Single-use tokens by (user, purpose), as the table's primary key keeps them: one per purpose."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[tuple[int, str], AccountToken] = {}
+
+    async def replace(
+        self, user_id: int, purpose: TokenPurpose, token_hash: str, email: str, expires_at: datetime
+    ) -> None:
+        self.tokens[(user_id, purpose.value)] = AccountToken(
+            user_id=user_id, purpose=purpose.value, token_hash=token_hash, email=email, expires_at=expires_at
+        )
+
+    async def get_for_use(self, token_hash: str, purpose: TokenPurpose) -> AccountToken | None:
+        return next(
+            (t for t in self.tokens.values() if t.token_hash == token_hash and t.purpose == purpose.value), None
+        )
+
+    async def discard(self, user_id: int, purpose: TokenPurpose) -> None:
+        self.tokens.pop((user_id, purpose.value), None)
+
+    def live(self, user_id: int, purpose: TokenPurpose) -> AccountToken | None:
+        return self.tokens.get((user_id, purpose.value))
+
+
+class FakeNotifier:
+    """Records what would be emailed: (kind, address, token or None)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str | None]] = []
+
+    def verification(self, user: User, token: str) -> None:
+        self.sent.append(("verification", user.email, token))
+
+    def tokens(self, kind: str, address: str) -> list[str]:
+        return [token for sent_kind, to, token in self.sent if sent_kind == kind and to == address and token]
+
+
 class FakeUnitOfWork:
     """Counts commits and keeps what ``snapshot`` returned at each: what the commit made durable."""
 
@@ -178,3 +222,9 @@ def _conforms(
 ) -> tuple[UserRepositoryPort, PostRepositoryPort, TokenRepositoryPort, UnitOfWork]:
     """Type-checks that the fakes implement the ports the services depend on."""
     return users, posts, tokens, unit_of_work
+
+
+def _conforms_too(
+    account_tokens: FakeAccountTokenRepository, notifier: FakeNotifier
+) -> tuple[AccountTokenRepositoryPort, Notifier]:
+    return account_tokens, notifier

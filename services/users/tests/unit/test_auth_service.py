@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from app.config import Settings
 from app.exceptions import (
     AccountDisabledTokenError,
+    EmailNotVerifiedError,
     InvalidCredentialsError,
     InvalidTokenError,
     RefreshTokenReusedError,
@@ -247,6 +248,50 @@ class TestLogin:
 
         assert alice.hashed_password == "stored-hash"
         users.update.assert_not_awaited()
+
+
+@pytest.fixture
+def verified_only(users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, unit_of_work: AsyncMock) -> AuthService:
+    """The service configured to refuse logins of unverified accounts."""
+    settings = SETTINGS.model_copy(update={"allow_unverified_login": False})
+    return AuthService(users, tokens, throttle, unit_of_work, settings)
+
+
+@pytest.mark.unit
+class TestLoginOfUnverifiedAccounts:
+    async def test_allowed_by_default(self, service: AuthService, alice: User, password_ok: MagicMock) -> None:
+        alice.is_verified = False
+
+        pair = await service.login(EMAIL, PASSWORD, CLIENT)
+
+        assert pair.access_token
+
+    async def test_refused_when_the_setting_says_so_and_no_session_opens(
+        self, verified_only: AuthService, tokens: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        alice.is_verified = False
+
+        with pytest.raises(EmailNotVerifiedError):
+            await verified_only.login(EMAIL, PASSWORD, CLIENT)
+
+        tokens.create_family.assert_not_awaited()
+
+    async def test_a_wrong_password_says_nothing_about_verification(
+        self, verified_only: AuthService, alice: User, password_wrong: MagicMock
+    ) -> None:
+        alice.is_verified = False
+
+        with pytest.raises(InvalidCredentialsError):
+            await verified_only.login(EMAIL, "wrong", CLIENT)
+
+    async def test_a_verified_account_logs_in(
+        self, verified_only: AuthService, alice: User, password_ok: MagicMock
+    ) -> None:
+        alice.is_verified = True
+
+        pair = await verified_only.login(EMAIL, PASSWORD, CLIENT)
+
+        assert pair.access_token
 
 
 @pytest.mark.unit

@@ -15,6 +15,7 @@ from app.models.user import User
 from app.repositories.token_repository import TokenRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
 from app.schemas.user import UserUpdate
+from app.services.account_tokens import EmailVerification
 from app.services.auth_service import AuthService, LoginAttemptLimiter
 from app.services.profile_service import ProfileService
 from app.unit_of_work import UnitOfWork
@@ -22,7 +23,7 @@ from app.utils.jwt import AccessTokenClaims
 from app.utils.throttle import InMemoryFailureCounter, LoginThrottle, ThrottleRule
 from tests.factories import UserFactory
 from tests.support.time_zone import local_time_zone
-from tests.unit.fakes import FakeTokenRepository, FakeUserRepository
+from tests.unit.fakes import FakeAccountTokenRepository, FakeNotifier, FakeTokenRepository, FakeUserRepository
 
 SETTINGS = Settings(environment="test", secret_key=SecretStr("unit-test-secret-key-" + "0123456789" * 4))
 
@@ -72,8 +73,9 @@ async def test_an_email_change_ends_the_other_sessions_at_the_current_instant() 
     other = await tokens.create_family(owner.id, expires_at)
     before = datetime.now(UTC)
 
-    with patch("app.services.profile_service.verify_password", autospec=True, return_value=True):
-        await ProfileService(users, tokens, throttle).update_own_profile(
+    with patch("app.services.passwords.verify_password", autospec=True, return_value=True):
+        verification = EmailVerification(FakeAccountTokenRepository(), FakeNotifier(), timedelta(hours=1))
+        await ProfileService(users, tokens, throttle, verification).update_own_profile(
             owner, owner.id, UserUpdate(email="new@example.com", current_password="right password"), current.id
         )
 

@@ -1,0 +1,14 @@
+"""What the account flows tell users by email. The adapter (``app.emails.EmailNotifier``) renders
+the messages and sends them after the response; the services only say what happened."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from app.models.user import User
+
+
+class Notifier(Protocol):
+    def verification(self, user: User, token: str) -> None:
+        """A link that verifies ``user.email`` (sent to that address)."""
+        ...

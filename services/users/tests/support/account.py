@@ -1,0 +1,63 @@
+"""Helpers of the account lifecycle tests: settings for one test, and the links of delivered emails."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import Message
+
+import pytest
+from httpx import Response
+
+from app.config import get_settings
+
+#: A link token as the emails carry it: in the fragment, base64url.
+_TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]+)")
+
+VERIFY_EMAIL = "/api/v1/auth/verify-email"
+REQUEST_VERIFICATION = "/api/v1/auth/request-verification"
+
+
+@contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """Settings from these variables for whatever starts inside (apps read settings at start-up)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in variables.items():
+            patch.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            get_settings.cache_clear()
+    get_settings.cache_clear()
+
+
+def body_part(message: Message, content_type: str) -> str:
+    """The decoded text of the part of ``message`` with this content type (exactly one)."""
+    parts = [part for part in message.walk() if part.get_content_type() == content_type]
+    assert len(parts) == 1, f"{len(parts)} parts of type {content_type}"
+    payload = parts[0].get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode(parts[0].get_content_charset() or "utf-8")
+
+
+def link_token(message: Message, path: str) -> str:
+    """The token of the link to ``{FRONTEND_URL}/{path}`` in the plain-text part; the HTML part
+    must carry the same link."""
+    text, html = body_part(message, "text/plain"), body_part(message, "text/html")
+    link = get_settings().frontend_link(path)
+    tokens = [match.group(1) for match in _TOKEN_IN_LINK.finditer(text)]
+    assert len(tokens) == 1, text
+    assert f"{link}#token={tokens[0]}" in text
+    assert f'href="{link}#token={tokens[0]}"' in html
+    return tokens[0]
+
+
+def assert_rate_limited(response: Response) -> None:
+    """429, the stable code, and a ``Retry-After`` within the rate-limit window."""
+    assert response.status_code == 429, response.text
+    assert response.json()["code"] == "too_many_attempts"
+    retry_after = response.headers["Retry-After"]
+    assert retry_after.isdigit()
+    assert 0 < int(retry_after) <= get_settings().rate_limit_window_seconds

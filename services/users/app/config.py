@@ -58,10 +58,14 @@ class Settings(ObservabilitySettings):
     #: Limits of the account flows, each counted per ``rate_limit_window_seconds``: 429 past them.
     rate_limit_window_seconds: int = Field(default=3600, ge=1)
     verification_emails_per_account: int = Field(default=5, ge=1)
+    #: Each counts forgot-password requests and, apart, reset attempts (per account, per client).
+    password_resets_per_account: int = Field(default=5, ge=1)
+    password_resets_per_client: int = Field(default=20, ge=1)
 
     #: Whether an account whose email is not verified may log in (``is_verified`` shows it).
     allow_unverified_login: bool = True
     verification_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    password_reset_token_ttl_seconds: int = Field(default=30 * 60, ge=60)
     #: Where the links of account emails lead: ``{FRONTEND_URL}/verify-email#token=...``.
     frontend_url: HttpUrl = HttpUrl("http://localhost:3000")
 

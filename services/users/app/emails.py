@@ -77,3 +77,26 @@ class EmailNotifier:
                 lifetime=duration(self._settings.verification_token_ttl_seconds),
             )
         )
+
+    def password_reset(self, user: User, token: str) -> None:
+        self._dispatch(
+            render(
+                "reset_password",
+                user.email,
+                "Reset your password",
+                username=user.username,
+                link=self._settings.frontend_link(f"reset-password#token={token}"),
+                lifetime=duration(self._settings.password_reset_token_ttl_seconds),
+            )
+        )
+
+    def password_changed(self, user: User) -> None:
+        self._dispatch(
+            render(
+                "password_changed",
+                user.email,
+                "Your password was changed",
+                username=user.username,
+                forgot_password=self._settings.frontend_link("forgot-password"),
+            )
+        )

@@ -100,6 +100,18 @@ class VerificationTokenInvalidError(LinkTokenInvalidError):
     default_message = "This verification link is invalid or has expired; ask for a new one"
 
 
+class ResetTokenInvalidError(LinkTokenInvalidError):
+    code = "invalid_reset_token"
+    default_message = "This password reset link is invalid or has expired; ask for a new one"
+
+
+class WeakPasswordError(DomainError):
+    """A new password the policy refuses for this account (the request schema checks the rest)."""
+
+    code = "weak_password"
+    default_message = "The password must differ from the account's email and username"
+
+
 class EmailNotVerifiedError(PermissionDeniedError):
     code = "email_not_verified"
     default_message = "Verify your email address before logging in"

@@ -51,6 +51,10 @@ def build_rate_limits(settings: Settings, redis: Redis | None) -> RateLimits:
         counter,
         {
             Limit.VERIFICATION_PER_ACCOUNT: (settings.verification_emails_per_account, window),
+            Limit.RESET_REQUEST_PER_ACCOUNT: (settings.password_resets_per_account, window),
+            Limit.RESET_REQUEST_PER_CLIENT: (settings.password_resets_per_client, window),
+            Limit.RESET_PER_ACCOUNT: (settings.password_resets_per_account, window),
+            Limit.RESET_PER_CLIENT: (settings.password_resets_per_client, window),
         },
     )
 

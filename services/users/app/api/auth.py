@@ -2,13 +2,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import AccountServiceDep, AuthServiceDep, ClientAddress, CurrentClaims, CurrentUser
+from app.api.deps import (
+    AccountServiceDep,
+    AuthServiceDep,
+    ClientAddress,
+    CurrentClaims,
+    CurrentUser,
+    PasswordResetServiceDep,
+)
 from app.api.errors import error_responses
 from app.schemas.auth import (
+    ForgotPasswordRequest,
     LoginRequest,
     LogoutRequest,
     MessageResponse,
     RefreshRequest,
+    ResetPasswordRequest,
     TokenResponse,
     VerifyEmailRequest,
 )
@@ -52,3 +61,27 @@ async def request_verification(current_user: CurrentUser, accounts: AccountServi
     """Email a new verification link to the caller's address; the previous link stops working."""
     await accounts.request_verification(current_user)
     return MessageResponse(detail="Verification email sent")
+
+
+#: The one answer of a forgot-password request, whether or not the account exists.
+FORGOT_PASSWORD_ANSWER = "If an account uses this address, a password reset link has been sent to it"  # noqa: S105 - a message
+
+
+@router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, responses=error_responses(400, 422, 429))
+async def forgot_password(
+    body: ForgotPasswordRequest, client: ClientAddress, resets: PasswordResetServiceDep
+) -> MessageResponse:
+    """Email a password reset link if an active account uses this address. The answer, and the
+    work done before it, are the same either way: the lookup happens after the response."""
+    await resets.request_reset(body.email, client)
+    return MessageResponse(detail=FORGOT_PASSWORD_ANSWER)
+
+
+@router.post("/reset-password", responses=error_responses(400, 422, 429))
+async def reset_password(
+    body: ResetPasswordRequest, client: ClientAddress, resets: PasswordResetServiceDep
+) -> MessageResponse:
+    """Set a new password with the token of a reset link (single use); every session of the
+    account ends, access tokens included."""
+    await resets.reset_password(body.token, body.new_password, client)
+    return MessageResponse(detail="Password changed; log in with the new password")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends, Request
@@ -28,6 +29,7 @@ from app.services.account_service import AccountService
 from app.services.account_tokens import EmailVerification
 from app.services.auth_service import AuthService
 from app.services.limits import RateLimiter
+from app.services.password_reset_service import PasswordResetService
 from app.services.post_service import PostService
 from app.services.profile_service import ProfileService
 from app.unit_of_work import SqlUnitOfWork
@@ -105,6 +107,39 @@ async def get_profile_service(
     return ProfileService(UserRepository(session), TokenRepository(session), throttle, verification)
 
 
+async def get_transaction_opener(request: Request) -> tasks.TransactionOpener:
+    """Transactions of their own, for work done after the response (the request's has ended)."""
+    return partial(transaction_scope, request.app.state.session_factory)
+
+
+TransactionOpenerDep = Annotated[tasks.TransactionOpener, Depends(get_transaction_opener)]
+
+
+async def get_password_reset_service(
+    request: Request,
+    session: SessionDep,
+    *,
+    notifier: NotifierDep,
+    limits: RateLimitsDep,
+    background_tasks: BackgroundTasks,
+    open_transaction: TransactionOpenerDep,
+    settings: SettingsDep,
+) -> PasswordResetService:
+    def send_later(email: str) -> None:
+        background_tasks.add_task(tasks.send_password_reset_link, open_transaction, settings, email)
+
+    throttle = request.app.state.login_throttle
+    return PasswordResetService(
+        UserRepository(session),
+        AccountTokenRepository(session),
+        TokenRepository(session),
+        notifier,
+        limits=limits,
+        password_attempts=throttle,
+        send_later=send_later,
+    )
+
+
 async def get_account_service(
     session: SessionDep, verification: EmailVerificationDep, limits: RateLimitsDep
 ) -> AccountService:
@@ -124,6 +159,7 @@ ProfileServiceDep = Annotated[ProfileService, Depends(get_profile_service)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 PostServiceDep = Annotated[PostService, Depends(get_post_service)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
+PasswordResetServiceDep = Annotated[PasswordResetService, Depends(get_password_reset_service)]
 
 
 async def _authenticate(credentials: BearerDep, auth: AuthServiceDep) -> tuple[User, AccessTokenClaims] | None:

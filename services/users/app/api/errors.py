@@ -29,6 +29,7 @@ from app.exceptions import (
     NotFoundError,
     PermissionDeniedError,
     TooManyAttemptsError,
+    WeakPasswordError,
 )
 from app.schemas.error import ErrorResponse
 from servicekit.db_errors import DRIVER_CONNECTION_ERRORS, meaning
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (LinkTokenInvalidError, 400),
+    (WeakPasswordError, 422),
     (TooManyAttemptsError, 429),
     (NotFoundError, 404),
     (ConflictError, 409),

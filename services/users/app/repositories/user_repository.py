@@ -51,8 +51,15 @@ class UserRepositoryPort(Protocol):
     async def get_for_update(self, user_id: int) -> User | None:
         """The user as committed now, row-locked (``FOR UPDATE``) until the transaction ends.
 
-        Taken before an account's state changes, so concurrent changes of one account queue up.
+        Taken before a password, an account's state or the account itself changes: a login that
+        holds the row (``get_for_share``) finishes first, and one that comes later waits and sees
+        the change.
         """
+        ...
+
+    async def get_for_share(self, user_id: int) -> User | None:
+        """The user as committed now, locked against ``get_for_update`` (``FOR KEY SHARE``) until
+        the transaction ends: what a login checked stays true until its session is committed."""
         ...
 
 
@@ -77,6 +84,10 @@ class UserRepository(SqlRepository):
 
     async def get_for_update(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id, with_for_update=True, populate_existing=True)
+
+    async def get_for_share(self, user_id: int) -> User | None:
+        key_share = {"read": True, "key_share": True}  # FOR KEY SHARE: blocks FOR UPDATE, not updates
+        return await self.session.get(User, user_id, with_for_update=key_share, populate_existing=True)
 
 
 class UserQueries:

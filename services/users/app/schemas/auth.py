@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from app.schemas.common import RequestModel, TextValue
-from app.schemas.user import PASSWORD_MAX_LENGTH
+from app.schemas.user import PASSWORD_MAX_LENGTH, Email, NewPassword
 from app.utils.tokens import TOKEN_MAX_LENGTH
 
 #: An opaque token as the service issues them (base64url); anything else is refused before any lookup.
@@ -43,3 +43,14 @@ class VerifyEmailRequest(RequestModel):
     """The token from the verification link's fragment (``#token=...``)."""
 
     token: OpaqueToken
+
+
+class ForgotPasswordRequest(RequestModel):
+    email: Email
+
+
+class ResetPasswordRequest(RequestModel):
+    """The token from the reset link's fragment, and the new password (the policy of registration)."""
+
+    token: OpaqueToken
+    new_password: NewPassword

@@ -12,6 +12,7 @@ from app.config import Settings
 from app.exceptions import (
     AccountDisabledTokenError,
     EmailNotVerifiedError,
+    InvalidCredentialsError,
     InvalidTokenError,
     RefreshTokenReusedError,
     TooManyAttemptsError,
@@ -63,7 +64,7 @@ class AuthService:
         retry_after = await self._throttle.begin_attempt(email, client)
         if retry_after is not None:
             raise TooManyAttemptsError(retry_after)
-        user = await UserService(self._users).authenticate(email, password)
+        user = await self._lock_unchanged(await UserService(self._users).authenticate(email, password))
         await self._throttle.record_success(email, client)
         if not user.is_verified and not self._settings.allow_unverified_login:
             raise EmailNotVerifiedError  # told only to whoever knows the password
@@ -73,6 +74,19 @@ class AuthService:
             user.id, now + timedelta(seconds=self._settings.refresh_token_ttl_seconds)
         )
         return await self._issue(user.id, family.id, family.expires_at)
+
+    async def _lock_unchanged(self, user: User) -> User:
+        """The account row, locked until the new session is committed, as the password was checked.
+
+        A password reset (or change, deletion, deactivation) locks the row first: if one is under
+        way, this waits for it and then refuses the old password; if this comes first, the reset
+        waits for this session to be committed and then ends it.
+        """
+        checked_hash = user.hashed_password
+        locked = await self._users.get_for_share(user.id)
+        if locked is None or locked.is_active is False or locked.hashed_password != checked_hash:
+            raise InvalidCredentialsError
+        return locked
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate a refresh token. A token used twice, or of a deactivated account, revokes its

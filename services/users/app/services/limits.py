@@ -12,6 +12,10 @@ class Limit(enum.StrEnum):
     """Each limit counts requests per subject (a client address, an account, a token family)."""
 
     VERIFICATION_PER_ACCOUNT = "verification-account"
+    RESET_REQUEST_PER_ACCOUNT = "reset-request-account"
+    RESET_REQUEST_PER_CLIENT = "reset-request-client"
+    RESET_PER_ACCOUNT = "reset-account"
+    RESET_PER_CLIENT = "reset-client"
 
 
 class RateLimiter(Protocol):
@@ -27,3 +31,8 @@ async def enforce(limiter: RateLimiter, limit: Limit, subject: str) -> None:
     retry_after = await limiter.hit(limit, subject)
     if retry_after is not None:
         raise TooManyAttemptsError(retry_after, "Too many requests, try again later")
+
+
+def account_subject(email: str) -> str:
+    """An email as a rate-limit subject: one account in any letter case or padding."""
+    return email.strip().lower()

@@ -12,3 +12,11 @@ class Notifier(Protocol):
     def verification(self, user: User, token: str) -> None:
         """A link that verifies ``user.email`` (sent to that address)."""
         ...
+
+    def password_reset(self, user: User, token: str) -> None:
+        """A link that sets a new password (sent to ``user.email``)."""
+        ...
+
+    def password_changed(self, user: User) -> None:
+        """A notice that the password changed (by the user, or by a reset), with no link in it."""
+        ...

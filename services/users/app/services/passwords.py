@@ -1,7 +1,7 @@
 """Password rules shared by every flow that checks or sets a signed-in user's password.
 
-``verify_password`` is looked up here at call time (tests patch
-``app.services.passwords.verify_password``); it runs in a worker thread.
+``verify_password`` and ``hash_password`` are looked up here at call time (tests patch
+``app.services.passwords.verify_password``); both run in a worker thread.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from app.exceptions import CurrentPasswordInvalidError, TooManyAttemptsError
+from app.exceptions import CurrentPasswordInvalidError, TooManyAttemptsError, WeakPasswordError
 from app.models.user import User
-from app.utils.password import verify_password
+from app.utils.password import hash_password, verify_password
 
 
 class PasswordAttemptLimiter(Protocol):
@@ -36,3 +36,16 @@ async def check_current_password(attempts: PasswordAttemptLimiter, user: User, p
     if not await asyncio.to_thread(verify_password, password, user.hashed_password):
         raise CurrentPasswordInvalidError
     await attempts.record_account_success(user.email)
+
+
+def check_new_password(user: User, password: str) -> None:
+    """What the request schema cannot know: a new password must not be the account's own name.
+
+    (Length and the list of common passwords are the schema's, ``NewPassword``.)
+    """
+    if password.lower() in (user.email.lower(), user.username.lower()):
+        raise WeakPasswordError
+
+
+async def new_password_hash(password: str) -> str:
+    return await asyncio.to_thread(hash_password, password)

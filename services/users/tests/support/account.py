@@ -5,12 +5,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from email.message import Message
+from functools import partial
 
 import pytest
+from fastapi import FastAPI
 from httpx import Response
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.api.deps import get_transaction_opener
 from app.config import get_settings
+from app.database import create_session_factory, transaction_scope
+from app.models.account_token import TokenPurpose
+from app.models.user import User
+from app.repositories.account_token_repository import AccountTokenRepository
+from app.services.account_tokens import AccountTokens
+from app.tasks import TransactionOpener
 
 #: A link token as the emails carry it: in the fragment, base64url.
 _TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]+)")
@@ -61,3 +72,24 @@ def assert_rate_limited(response: Response) -> None:
     retry_after = response.headers["Retry-After"]
     assert retry_after.isdigit()
     assert 0 < int(retry_after) <= get_settings().rate_limit_window_seconds
+
+
+FORGOT_PASSWORD = "/api/v1/auth/forgot-password"
+RESET_PASSWORD = "/api/v1/auth/reset-password"
+NEW_PASSWORD = "Brand-new-passphrase-42"
+
+
+def jobs_inside(application: FastAPI, connection: AsyncConnection) -> None:
+    """Work done after the response (``get_transaction_opener``) in savepoints of ``connection``,
+    like the requests of the ``client`` fixture, so it sees and leaves what the test can see."""
+    sessions = create_session_factory(connection, join_transaction_mode="create_savepoint")
+
+    async def in_the_test_transaction() -> TransactionOpener:
+        return partial(transaction_scope, sessions)
+
+    application.dependency_overrides[get_transaction_opener] = in_the_test_transaction
+
+
+async def issue_token(session: AsyncSession, user: User, purpose: TokenPurpose, minutes: int = 30) -> str:
+    """A live token of ``user`` for ``purpose``, as an emailed link would carry it."""
+    return await AccountTokens(AccountTokenRepository(session)).issue(user, purpose, timedelta(minutes=minutes))

@@ -1,5 +1,5 @@
-"""Forcing an interleaving: wait (with a deadline, never a sleep of a guessed length) until a
-request blocks on a row lock that the test holds."""
+"""Forcing an interleaving: wait (with a deadline, never a sleep of a guessed length) until requests
+block on locks that the test holds."""
 
 from __future__ import annotations
 
@@ -17,9 +17,17 @@ _WAITING_FOR_A_LOCK = text(
 
 
 async def wait_until_a_backend_waits_for_a_lock(engine: AsyncEngine, count: int = 1) -> None:
-    """Poll ``pg_stat_activity`` until ``count`` backends of this database wait for a lock."""
+    """Poll ``pg_stat_activity`` until ``count`` backends of this database wait for a lock.
+
+    Each poll is a transaction of its own: PostgreSQL keeps one snapshot of the view per
+    transaction, so polling inside one would never see a request that starts waiting later.
+    """
     deadline = time.monotonic() + LOCK_WAIT_DEADLINE_SECONDS
     async with engine.connect() as connection:
-        while (await connection.scalar(_WAITING_FOR_A_LOCK) or 0) < count:
+        while True:
+            waiting = await connection.scalar(_WAITING_FOR_A_LOCK) or 0
+            await connection.rollback()
+            if waiting >= count:
+                return
             assert time.monotonic() < deadline, f"{count} backends never waited for a lock"
             await asyncio.sleep(0.01)

@@ -69,6 +69,9 @@ class FakeUserRepository:
     async def get_for_update(self, user_id: int) -> User | None:
         return self.users.get(user_id)  # one caller at a time: nothing to lock
 
+    async def get_for_share(self, user_id: int) -> User | None:
+        return self.users.get(user_id)
+
 
 class FakePostRepository:
     """Posts in a dict, listed newest (highest id) first."""
@@ -201,6 +204,12 @@ class FakeNotifier:
 
     def verification(self, user: User, token: str) -> None:
         self.sent.append(("verification", user.email, token))
+
+    def password_reset(self, user: User, token: str) -> None:
+        self.sent.append(("password_reset", user.email, token))
+
+    def password_changed(self, user: User) -> None:
+        self.sent.append(("password_changed", user.email, None))
 
     def tokens(self, kind: str, address: str) -> list[str]:
         return [token for sent_kind, to, token in self.sent if sent_kind == kind and to == address and token]

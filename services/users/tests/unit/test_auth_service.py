@@ -107,6 +107,7 @@ def service(users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, unit_of_wo
 def alice(users: AsyncMock) -> User:
     user = User(id=7, email=EMAIL, username="alice", hashed_password="stored-hash", is_active=True)
     users.get_by_email.return_value = user
+    users.get_for_share.return_value = user  # the row locked for the new session, unchanged
     return user
 
 
@@ -248,6 +249,69 @@ class TestLogin:
 
         assert alice.hashed_password == "stored-hash"
         users.update.assert_not_awaited()
+
+
+@pytest.mark.unit
+class TestLoginRacingAPasswordChange:
+    """The account row is locked (``get_for_share``) and re-read after the password check: a reset,
+    change, deletion or deactivation committed meanwhile refuses the login."""
+
+    async def test_the_row_is_locked_after_the_check_and_before_the_session_opens(
+        self, service: AuthService, users: AsyncMock, tokens: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        order: list[str] = []
+        password_ok.side_effect = lambda *_: order.append("check") or True
+        users.get_for_share.side_effect = lambda user_id: order.append(f"lock {user_id}") or alice
+        opened = tokens.create_family.side_effect
+        tokens.create_family.side_effect = lambda *args: order.append("session") or opened(*args)
+
+        await service.login(EMAIL, PASSWORD, CLIENT)
+
+        assert order == ["check", f"lock {alice.id}", "session"]
+
+    def changed_meanwhile(self, users: AsyncMock, alice: User, **committed: object) -> None:
+        """The locked read sees what a concurrent transaction committed (``populate_existing``)."""
+
+        def locked(_user_id: int) -> User:
+            for name, value in committed.items():
+                setattr(alice, name, value)
+            return alice
+
+        users.get_for_share.side_effect = locked
+
+    @pytest.mark.parametrize(
+        "committed",
+        [{"hashed_password": "hash-of-the-new-password"}, {"is_active": False}],
+        ids=["password-reset", "deactivated"],
+    )
+    async def test_a_change_committed_meanwhile_refuses_the_login(
+        self,
+        *,
+        service: AuthService,
+        users: AsyncMock,
+        tokens: AsyncMock,
+        throttle: AsyncMock,
+        alice: User,
+        password_ok: MagicMock,
+        committed: dict[str, object],
+    ) -> None:
+        self.changed_meanwhile(users, alice, **committed)
+
+        with pytest.raises(InvalidCredentialsError):
+            await service.login(EMAIL, PASSWORD, CLIENT)
+
+        tokens.create_family.assert_not_awaited()
+        throttle.record_success.assert_not_awaited()
+
+    async def test_an_account_deleted_meanwhile_refuses_the_login(
+        self, service: AuthService, users: AsyncMock, tokens: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        users.get_for_share.return_value = None
+
+        with pytest.raises(InvalidCredentialsError):
+            await service.login(EMAIL, PASSWORD, CLIENT)
+
+        tokens.create_family.assert_not_awaited()
 
 
 @pytest.fixture

@@ -141,9 +141,22 @@ async def get_password_reset_service(
 
 
 async def get_account_service(
-    session: SessionDep, verification: EmailVerificationDep, limits: RateLimitsDep
+    request: Request,
+    session: SessionDep,
+    verification: EmailVerificationDep,
+    *,
+    limits: RateLimitsDep,
+    notifier: NotifierDep,
 ) -> AccountService:
-    return AccountService(UserRepository(session), AccountTokenRepository(session), verification, limits)
+    return AccountService(
+        UserRepository(session),
+        AccountTokenRepository(session),
+        verification,
+        limits=limits,
+        sessions=TokenRepository(session),
+        password_attempts=request.app.state.login_throttle,
+        notifier=notifier,
+    )
 
 
 async def get_auth_service(request: Request, session: SessionDep, settings: SettingsDep) -> AuthService:

@@ -16,9 +16,10 @@ from app.api.deps import (
 )
 from app.api.errors import error_responses
 from app.repositories.user_repository import PublicProfile, UserQueries
+from app.schemas.auth import MessageResponse
 from app.schemas.common import MAX_INT_ID, EntityId
 from app.schemas.post import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PostPage
-from app.schemas.user import UserCreate, UserPrivateResponse, UserResponse, UserUpdate
+from app.schemas.user import PasswordChange, UserCreate, UserPrivateResponse, UserResponse, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -36,6 +37,16 @@ async def register_user(user_data: UserCreate, accounts: AccountServiceDep) -> U
 @router.get("/me", responses=error_responses(401))
 async def read_me(current_user: CurrentUser) -> UserPrivateResponse:
     return UserPrivateResponse.model_validate(current_user)
+
+
+@router.post("/me/password", responses=error_responses(400, 401, 403, 422, 429))
+async def change_password(
+    body: PasswordChange, current_user: CurrentUser, claims: CurrentClaims, accounts: AccountServiceDep
+) -> MessageResponse:
+    """Change the caller's password (the current one is checked and throttled like a login); every
+    other session of the account ends, the caller's stays."""
+    await accounts.change_password(current_user, body.current_password, body.new_password, claims.session_id)
+    return MessageResponse(detail="Password changed")
 
 
 @router.get("/{user_id}", response_model=UserResponse, responses=error_responses(404, 422))

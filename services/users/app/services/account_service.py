@@ -1,14 +1,26 @@
-"""The account's own lifecycle: registration with a verification link, and verifying the address."""
+"""The account's own lifecycle: registration with a verification link, verifying the address,
+changing the password."""
 
 from __future__ import annotations
 
-from app.exceptions import AlreadyVerifiedError, VerificationTokenInvalidError
+import uuid
+from datetime import UTC, datetime
+
+from app.exceptions import AlreadyVerifiedError, AuthenticationError, VerificationTokenInvalidError
 from app.models.account_token import TokenPurpose
 from app.models.user import User
 from app.repositories.account_token_repository import AccountTokenRepositoryPort
+from app.repositories.token_repository import SessionRevoker
 from app.repositories.user_repository import UserRepositoryPort
 from app.services.account_tokens import AccountTokens, EmailVerification, sent_to
 from app.services.limits import Limit, RateLimiter, enforce
+from app.services.notifier import Notifier
+from app.services.passwords import (
+    PasswordAttemptLimiter,
+    check_current_password,
+    check_new_password,
+    new_password_hash,
+)
 from app.services.user_service import NewUser, UserService
 
 
@@ -18,12 +30,20 @@ class AccountService:
         users: UserRepositoryPort,
         tokens: AccountTokenRepositoryPort,
         verification: EmailVerification,
+        *,
         limits: RateLimiter,
+        sessions: SessionRevoker,
+        password_attempts: PasswordAttemptLimiter,
+        notifier: Notifier,
     ) -> None:
         self._users = users
+        self._token_store = tokens
         self._tokens = AccountTokens(tokens)
         self._verification = verification
         self._limits = limits
+        self._sessions = sessions
+        self._password_attempts = password_attempts
+        self._notifier = notifier
 
     async def register(self, data: NewUser) -> User:
         """Create the account (unverified) and send a verification link to its address."""
@@ -47,3 +67,28 @@ class AccountService:
             raise AlreadyVerifiedError
         await enforce(self._limits, Limit.VERIFICATION_PER_ACCOUNT, str(user.id))
         await self._verification.send(user)
+
+    async def change_password(
+        self, actor: User, current_password: str, new_password: str, current_session: uuid.UUID | None
+    ) -> None:
+        """Set a new password, given the current one (a wrong one counts as a failed login).
+
+        Every other session of the account ends; ``current_session``, the caller's, stays. An
+        outstanding reset link stops working. The account row is locked first, so two changes,
+        or a change and a login, never interleave.
+        """
+        user = await self._locked(actor)
+        check_new_password(user, new_password)
+        await check_current_password(self._password_attempts, user, current_password)
+        user.hashed_password = await new_password_hash(new_password)
+        await self._users.update(user)
+        await self._token_store.discard(user.id, TokenPurpose.RESET_PASSWORD)
+        await self._sessions.revoke_other_families(user.id, current_session, datetime.now(UTC))
+        self._notifier.password_changed(user)
+
+    async def _locked(self, actor: User) -> User:
+        """The signed-in user's row, locked and as committed now (gone: no longer signed in)."""
+        user = await self._users.get_for_update(actor.id)
+        if user is None:
+            raise AuthenticationError
+        return user

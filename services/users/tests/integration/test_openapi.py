@@ -55,6 +55,7 @@ class TestOpenApi:
         assert {
             ("post", "/api/v1/users"),
             ("get", "/api/v1/users/me"),
+            ("post", "/api/v1/users/me/password"),
             ("get", "/api/v1/users/{user_id}"),
             ("patch", "/api/v1/users/{user_id}"),
             ("get", "/api/v1/users/{user_id}/posts"),
@@ -183,6 +184,7 @@ class TestOpenApi:
             ("post", "/api/v1/users", {"201", "400", "409", "422"}),
             ("get", "/api/v1/users/{user_id}", {"200", "404", "422"}),
             ("get", "/api/v1/users/me", {"200", "401"}),
+            ("post", "/api/v1/users/me/password", {"200", "400", "401", "403", "422", "429"}),
             ("patch", "/api/v1/users/{user_id}", {"200", "400", "401", "403", "409", "422", "429"}),
             ("get", "/api/v1/users/{user_id}/posts", {"200", "404", "422"}),
             ("post", "/api/v1/auth/login", {"200", "400", "401", "403", "422", "429"}),

@@ -1,19 +1,25 @@
 """``AccountService`` rules on in-memory fakes: registration sends a verification link, the link
-verifies the address once, within its lifetime, for the address it was sent to."""
+verifies the address once, within its lifetime, for the address it was sent to; a password change
+checks the current password like a login, applies the policy, and ends every other session."""
 
 from __future__ import annotations
 
 import base64
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from unittest.mock import patch
+from unittest.mock import MagicMock, patch
 
 import pytest
 
 from app.exceptions import (
     AlreadyVerifiedError,
+    AuthenticationError,
+    CurrentPasswordInvalidError,
     TooManyAttemptsError,
     UserAlreadyExistsError,
     VerificationTokenInvalidError,
+    WeakPasswordError,
 )
 from app.models.account_token import TokenPurpose
 from app.models.user import User
@@ -21,12 +27,13 @@ from app.schemas.user import UserCreate
 from app.services.account_service import AccountService
 from app.services.account_tokens import AccountTokens, EmailVerification
 from app.services.limits import Limit
-from app.utils.throttle import InMemoryFailureCounter, RateLimits
+from app.utils.throttle import InMemoryFailureCounter, LoginThrottle, RateLimits, ThrottleRule
 from app.utils.tokens import token_digest
 from tests.factories import UserFactory
-from tests.unit.fakes import FakeAccountTokenRepository, FakeNotifier, FakeUserRepository
+from tests.unit.fakes import FakeAccountTokenRepository, FakeNotifier, FakeTokenRepository, FakeUserRepository
 
 VERIFICATION_LIMIT = 2
+ACCOUNT_LIMIT = 3
 LIFETIME = timedelta(hours=24)
 
 
@@ -51,10 +58,38 @@ def limits() -> RateLimits:
 
 
 @pytest.fixture
+def sessions(users: FakeUserRepository) -> FakeTokenRepository:
+    return FakeTokenRepository(users)
+
+
+@pytest.fixture
+def login_throttle() -> LoginThrottle:
+    return LoginThrottle(
+        InMemoryFailureCounter(),
+        account_rule=ThrottleRule("account", ACCOUNT_LIMIT, 60),
+        client_rule=ThrottleRule("client", 100, 60),
+    )
+
+
+@pytest.fixture
 def service(
-    users: FakeUserRepository, account_tokens: FakeAccountTokenRepository, notifier: FakeNotifier, limits: RateLimits
+    *,
+    users: FakeUserRepository,
+    account_tokens: FakeAccountTokenRepository,
+    notifier: FakeNotifier,
+    limits: RateLimits,
+    sessions: FakeTokenRepository,
+    login_throttle: LoginThrottle,
 ) -> AccountService:
-    return AccountService(users, account_tokens, EmailVerification(account_tokens, notifier, LIFETIME), limits)
+    return AccountService(
+        users,
+        account_tokens,
+        EmailVerification(account_tokens, notifier, LIFETIME),
+        limits=limits,
+        sessions=sessions,
+        password_attempts=login_throttle,
+        notifier=notifier,
+    )
 
 
 @pytest.fixture
@@ -270,3 +305,111 @@ class TestRequestVerification:
         await service.request_verification(bob)
 
         assert notifier.tokens("verification", "bob@example.com")
+
+
+NEW = "Brand-new-passphrase-42"
+
+
+@pytest.fixture
+def current_password_ok() -> Iterator[MagicMock]:
+    with (
+        patch("app.services.passwords.verify_password", autospec=True, return_value=True) as verify,
+        patch("app.services.passwords.hash_password", autospec=True, side_effect=lambda password: f"hash:{password}"),
+    ):
+        yield verify
+
+
+@pytest.fixture
+def current_password_wrong() -> Iterator[MagicMock]:
+    with patch("app.services.passwords.verify_password", autospec=True, return_value=False) as verify:
+        yield verify
+
+
+async def two_sessions(sessions: FakeTokenRepository, user: User) -> tuple[uuid.UUID, uuid.UUID]:
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    return (await sessions.create_family(user.id, expires)).id, (await sessions.create_family(user.id, expires)).id
+
+
+@pytest.mark.unit
+class TestChangePassword:
+    async def test_sets_the_password_and_ends_every_other_session(
+        self, service: AccountService, sessions: FakeTokenRepository, alice: User, current_password_ok: MagicMock
+    ) -> None:
+        callers, other = await two_sessions(sessions, alice)
+
+        await service.change_password(alice, "the current one", NEW, callers)
+
+        current_password_ok.assert_called_once_with("the current one", "hashed_password")
+        assert alice.hashed_password == f"hash:{NEW}"
+        assert sessions.live_families(alice.id) == {callers}
+        assert sessions.families[other].revoked_at is not None
+
+    async def test_without_a_session_of_its_own_the_caller_ends_them_all(
+        self, service: AccountService, sessions: FakeTokenRepository, alice: User, current_password_ok: MagicMock
+    ) -> None:
+        await two_sessions(sessions, alice)
+
+        await service.change_password(alice, "the current one", NEW, None)
+
+        assert sessions.live_families(alice.id) == set()
+
+    async def test_a_wrong_current_password_changes_nothing(
+        self, service: AccountService, sessions: FakeTokenRepository, alice: User, current_password_wrong: MagicMock
+    ) -> None:
+        callers, other = await two_sessions(sessions, alice)
+
+        with pytest.raises(CurrentPasswordInvalidError):
+            await service.change_password(alice, "a guess", NEW, callers)
+
+        assert alice.hashed_password == "hashed_password"
+        assert sessions.live_families(alice.id) == {callers, other}
+
+    async def test_wrong_current_passwords_count_like_failed_logins(
+        self, service: AccountService, login_throttle: LoginThrottle, alice: User, current_password_wrong: MagicMock
+    ) -> None:
+        for _ in range(ACCOUNT_LIMIT):
+            with pytest.raises(CurrentPasswordInvalidError):
+                await service.change_password(alice, "a guess", NEW, None)
+
+        with pytest.raises(TooManyAttemptsError):
+            await service.change_password(alice, "another guess", NEW, None)
+
+        assert current_password_wrong.call_count == ACCOUNT_LIMIT  # the refused guess is not even checked
+        assert await login_throttle.begin_attempt(alice.email, "203.0.113.1") is not None  # logins are locked too
+
+    @pytest.mark.parametrize("new", ["alice@example.com", "Alice"], ids=["the-email", "the-username"])
+    async def test_the_accounts_own_name_is_refused(
+        self, service: AccountService, alice: User, current_password_ok: MagicMock, new: str
+    ) -> None:
+        with pytest.raises(WeakPasswordError):
+            await service.change_password(alice, "the current one", new, None)
+
+        assert alice.hashed_password == "hashed_password"
+
+    async def test_an_outstanding_reset_link_stops_working(
+        self,
+        service: AccountService,
+        account_tokens: FakeAccountTokenRepository,
+        alice: User,
+        current_password_ok: MagicMock,
+    ) -> None:
+        await AccountTokens(account_tokens).issue(alice, TokenPurpose.RESET_PASSWORD, timedelta(minutes=30))
+
+        await service.change_password(alice, "the current one", NEW, None)
+
+        assert account_tokens.live(alice.id, TokenPurpose.RESET_PASSWORD) is None
+
+    async def test_the_owner_is_told(
+        self, service: AccountService, notifier: FakeNotifier, alice: User, current_password_ok: MagicMock
+    ) -> None:
+        await service.change_password(alice, "the current one", NEW, None)
+
+        assert notifier.sent == [("password_changed", "alice@example.com", None)]
+
+    async def test_an_account_deleted_meanwhile_is_no_longer_signed_in(
+        self, service: AccountService, users: FakeUserRepository, alice: User, current_password_ok: MagicMock
+    ) -> None:
+        del users.users[alice.id]
+
+        with pytest.raises(AuthenticationError):
+            await service.change_password(alice, "the current one", NEW, None)

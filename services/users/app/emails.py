@@ -100,3 +100,16 @@ class EmailNotifier:
                 forgot_password=self._settings.frontend_link("forgot-password"),
             )
         )
+
+    def email_changed(self, user: User, old_email: str) -> None:
+        # No link at all: whoever reads the old mailbox may no longer be the account's owner.
+        self._dispatch(
+            render(
+                "email_changed",
+                old_email,
+                "The email address of your account was changed",
+                username=user.username,
+                old_email=old_email,
+                new_email=user.email,
+            )
+        )

@@ -101,10 +101,10 @@ EmailVerificationDep = Annotated[EmailVerification, Depends(get_email_verificati
 
 
 async def get_profile_service(
-    request: Request, session: SessionDep, verification: EmailVerificationDep
+    request: Request, session: SessionDep, verification: EmailVerificationDep, notifier: NotifierDep
 ) -> ProfileService:
     throttle = request.app.state.login_throttle
-    return ProfileService(UserRepository(session), TokenRepository(session), throttle, verification)
+    return ProfileService(UserRepository(session), TokenRepository(session), throttle, verification, notifier)
 
 
 async def get_transaction_opener(request: Request) -> tasks.TransactionOpener:

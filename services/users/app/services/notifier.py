@@ -20,3 +20,7 @@ class Notifier(Protocol):
     def password_changed(self, user: User) -> None:
         """A notice that the password changed (by the user, or by a reset), with no link in it."""
         ...
+
+    def email_changed(self, user: User, old_email: str) -> None:
+        """A notice to the previous address, without any link that could act on the account."""
+        ...

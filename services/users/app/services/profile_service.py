@@ -1,5 +1,5 @@
 """A user changing their own profile: ownership, the current-password check, other sessions ended,
-a new address verified."""
+a new address verified and the previous one told."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from app.models.user import User
 from app.repositories.token_repository import SessionRevoker
 from app.repositories.user_repository import UserRepositoryPort
 from app.services.account_tokens import EmailVerification
+from app.services.notifier import Notifier
 from app.services.passwords import PasswordAttemptLimiter, check_current_password
 from app.services.user_service import ProfileChanges, UserService
 
@@ -22,11 +23,13 @@ class ProfileService:
         sessions: SessionRevoker,
         password_attempts: PasswordAttemptLimiter,
         verification: EmailVerification,
+        notifier: Notifier,
     ) -> None:
         self._users = users
         self._sessions = sessions
         self._password_attempts = password_attempts
         self._verification = verification
+        self._notifier = notifier
 
     async def update_own_profile(
         self, actor: User, user_id: int, changes: ProfileChanges, current_session: uuid.UUID | None
@@ -34,7 +37,8 @@ class ProfileService:
         """A user changes their own profile; an email change needs the current password.
 
         A new email ends every other session of the account (whoever took it over is logged out;
-        ``current_session``, the caller's token family, stays) and gets a verification link.
+        ``current_session``, the caller's token family, stays) and gets a verification link; the
+        previous address is told, with no link in the notice.
         """
         if actor.id != user_id:
             raise PermissionDeniedError
@@ -45,4 +49,5 @@ class ProfileService:
         if user.email.lower() != old_email.lower():
             await self._sessions.revoke_other_families(user.id, current_session, datetime.now(UTC))
             await self._verification.send(user)
+            self._notifier.email_changed(user, old_email)
         return user

@@ -22,6 +22,7 @@ from tests.support.account import (
     REQUEST_VERIFICATION,
     VERIFY_EMAIL,
     assert_rate_limited,
+    body_part,
     environment,
     link_token,
 )
@@ -178,6 +179,47 @@ class TestVerificationOfANewEmail:
 
         assert response.status_code == 400
         assert response.json()["code"] == "invalid_verification_token"
+
+
+@pytest.mark.integration
+class TestNoticeToThePreviousAddress:
+    async def test_the_previous_address_is_told_without_any_link(
+        self, client: AsyncClient, mailbox: RecordingHandler, user: User
+    ) -> None:
+        access = (await login_pair(client, user.email))["access_token"]
+        new_email = unique_email()
+
+        await client.patch(
+            f"{USERS}/{user.id}", json={"email": new_email, "current_password": PASSWORD}, headers=bearer(access)
+        )
+
+        notice = await mailbox.wait_for_message_to(user.email)
+        assert notice["Subject"] == "The email address of your account was changed"
+        text, html = body_part(notice, "text/plain"), body_part(notice, "text/html")
+        assert new_email in text
+        assert "http" not in text
+        assert "<a " not in html
+        assert "#token=" not in notice.as_string()
+
+    async def test_a_refused_change_tells_no_one(
+        self, client: AsyncClient, mailbox: RecordingHandler, user: User, auth_headers: dict[str, str]
+    ) -> None:
+        response = await client.patch(
+            f"{USERS}/{user.id}",
+            json={"email": unique_email(), "current_password": "Wrong-password-1"},
+            headers=auth_headers,
+        )
+
+        assert response.status_code == 403
+        assert mailbox.messages == []
+
+    async def test_a_new_username_tells_no_one(
+        self, client: AsyncClient, mailbox: RecordingHandler, user: User, auth_headers: dict[str, str]
+    ) -> None:
+        response = await client.patch(f"{USERS}/{user.id}", json={"username": "renamed_user"}, headers=auth_headers)
+
+        assert response.status_code == 200
+        assert mailbox.messages == []
 
 
 @pytest.mark.integration

@@ -211,6 +211,9 @@ class FakeNotifier:
     def password_changed(self, user: User) -> None:
         self.sent.append(("password_changed", user.email, None))
 
+    def email_changed(self, user: User, old_email: str) -> None:
+        self.sent.append(("email_changed", old_email, None))
+
     def tokens(self, kind: str, address: str) -> list[str]:
         return [token for sent_kind, to, token in self.sent if sent_kind == kind and to == address and token]
 

@@ -54,6 +54,55 @@ class TestVerificationEmail:
 
 
 @pytest.mark.unit
+class TestEmailChangedNotice:
+    def test_goes_to_the_previous_address_and_names_both(self) -> None:
+        email_notifier, sent = notifier()
+        user = UserFactory.build(email="new@example.com", username="alice")
+
+        email_notifier.email_changed(user, "old@example.com")
+
+        [email] = sent
+        assert email.to == "old@example.com"
+        assert email.subject == "The email address of your account was changed"
+        assert "old@example.com" in email.text
+        assert "new@example.com" in email.text
+
+    def test_carries_no_link_at_all(self) -> None:
+        email_notifier, sent = notifier(frontend_url=HttpUrl("https://app.example.com"))
+
+        email_notifier.email_changed(UserFactory.build(email="new@example.com"), "old@example.com")
+
+        assert "http" not in sent[0].text
+        assert "<a " not in sent[0].html
+        assert "app.example.com" not in sent[0].text + sent[0].html
+
+
+@pytest.mark.unit
+class TestPasswordEmails:
+    def test_the_reset_link_has_the_token_in_its_fragment_and_its_lifetime(self) -> None:
+        email_notifier, sent = notifier(frontend_url=HttpUrl("https://app.example.com"))
+
+        email_notifier.password_reset(UserFactory.build(email="alice@example.com"), TOKEN)
+
+        [email] = sent
+        link = f"https://app.example.com/reset-password#token={TOKEN}"
+        assert (email.to, email.subject) == ("alice@example.com", "Reset your password")
+        assert link in email.text
+        assert f'href="{link}"' in email.html
+        assert "30 minutes" in email.text
+
+    def test_the_change_notice_has_no_token(self) -> None:
+        email_notifier, sent = notifier(frontend_url=HttpUrl("https://app.example.com"))
+
+        email_notifier.password_changed(UserFactory.build(email="alice@example.com"))
+
+        [email] = sent
+        assert (email.to, email.subject) == ("alice@example.com", "Your password was changed")
+        assert "#token" not in email.text + email.html
+        assert "https://app.example.com/forgot-password" in email.text
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("seconds", "readable"),
     [

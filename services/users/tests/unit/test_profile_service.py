@@ -69,7 +69,7 @@ def service(
     notifier: FakeNotifier,
 ) -> ProfileService:
     verification = EmailVerification(account_tokens, notifier, timedelta(hours=24))
-    return ProfileService(repository, tokens, throttle, verification)
+    return ProfileService(repository, tokens, throttle, verification, notifier)
 
 
 @pytest.fixture
@@ -258,7 +258,7 @@ class TestSessionsOnEmailChange:
 
 
 @pytest.mark.unit
-class TestVerificationOnEmailChange:
+class TestVerificationAndNoticeOnEmailChange:
     async def test_a_new_email_gets_a_verification_link_bound_to_it(
         self, service: ProfileService, owner: User, account_tokens: FakeAccountTokenRepository, notifier: FakeNotifier
     ) -> None:
@@ -272,7 +272,10 @@ class TestVerificationOnEmailChange:
         assert live is not None
         assert live.email == "new@example.com"
         assert live.token_hash == token_digest(token)
-        assert notifier.sent == [("verification", "new@example.com", token)]
+        assert notifier.sent == [
+            ("verification", "new@example.com", token),
+            ("email_changed", "owner@example.com", None),  # the previous address, told without a link
+        ]
 
     async def test_the_link_sent_to_the_previous_address_stops_working(
         self, service: ProfileService, owner: User, account_tokens: FakeAccountTokenRepository, notifier: FakeNotifier

@@ -74,8 +74,9 @@ async def test_an_email_change_ends_the_other_sessions_at_the_current_instant() 
     before = datetime.now(UTC)
 
     with patch("app.services.passwords.verify_password", autospec=True, return_value=True):
-        verification = EmailVerification(FakeAccountTokenRepository(), FakeNotifier(), timedelta(hours=1))
-        await ProfileService(users, tokens, throttle, verification).update_own_profile(
+        notifier = FakeNotifier()
+        verification = EmailVerification(FakeAccountTokenRepository(), notifier, timedelta(hours=1))
+        await ProfileService(users, tokens, throttle, verification, notifier).update_own_profile(
             owner, owner.id, UserUpdate(email="new@example.com", current_password="right password"), current.id
         )
 

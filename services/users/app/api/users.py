@@ -19,7 +19,14 @@ from app.repositories.user_repository import PublicProfile, UserQueries
 from app.schemas.auth import MessageResponse
 from app.schemas.common import MAX_INT_ID, EntityId
 from app.schemas.post import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PostPage
-from app.schemas.user import PasswordChange, UserCreate, UserPrivateResponse, UserResponse, UserUpdate
+from app.schemas.user import (
+    AccountDeletion,
+    PasswordChange,
+    UserCreate,
+    UserPrivateResponse,
+    UserResponse,
+    UserUpdate,
+)
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -37,6 +44,13 @@ async def register_user(user_data: UserCreate, accounts: AccountServiceDep) -> U
 @router.get("/me", responses=error_responses(401))
 async def read_me(current_user: CurrentUser) -> UserPrivateResponse:
     return UserPrivateResponse.model_validate(current_user)
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(400, 401, 403, 422, 429))
+async def delete_me(body: AccountDeletion, current_user: CurrentUser, accounts: AccountServiceDep) -> None:
+    """Delete the caller's account for good (hard delete: its posts, sessions and tokens go too);
+    the current password is checked and throttled like a login."""
+    await accounts.delete_account(current_user, body.current_password)
 
 
 @router.post("/me/password", responses=error_responses(400, 401, 403, 422, 429))

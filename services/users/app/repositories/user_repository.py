@@ -57,6 +57,10 @@ class UserRepositoryPort(Protocol):
         """
         ...
 
+    async def delete(self, user: User) -> None:
+        """Delete the account and, with it (``ON DELETE CASCADE``), its posts, sessions and tokens."""
+        ...
+
     async def get_for_share(self, user_id: int) -> User | None:
         """The user as committed now, locked against ``get_for_update`` (``FOR KEY SHARE``) until
         the transaction ends: what a login checked stays true until its session is committed."""
@@ -84,6 +88,10 @@ class UserRepository(SqlRepository):
 
     async def get_for_update(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id, with_for_update=True, populate_existing=True)
+
+    async def delete(self, user: User) -> None:
+        await self.session.delete(user)
+        await self.session.flush()
 
     async def get_for_share(self, user_id: int) -> User | None:
         key_share = {"read": True, "key_share": True}  # FOR KEY SHARE: blocks FOR UPDATE, not updates

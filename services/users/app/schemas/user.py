@@ -80,3 +80,7 @@ CurrentPassword = Annotated[TextValue, Field(min_length=1, max_length=PASSWORD_M
 class PasswordChange(RequestModel):
     current_password: CurrentPassword
     new_password: NewPassword
+
+
+class AccountDeletion(RequestModel):
+    current_password: CurrentPassword

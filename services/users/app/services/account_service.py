@@ -1,5 +1,5 @@
 """The account's own lifecycle: registration with a verification link, verifying the address,
-changing the password."""
+changing the password, deleting the account."""
 
 from __future__ import annotations
 
@@ -85,6 +85,17 @@ class AccountService:
         await self._token_store.discard(user.id, TokenPurpose.RESET_PASSWORD)
         await self._sessions.revoke_other_families(user.id, current_session, datetime.now(UTC))
         self._notifier.password_changed(user)
+
+    async def delete_account(self, actor: User, current_password: str) -> None:
+        """Delete the account for good, given its password (a wrong one counts as a failed login).
+
+        A hard delete: the row goes, and the database takes the account's posts, sessions and
+        tokens with it. Every access token is refused from then on (its user is gone), the
+        profile is 404, and the email and username are free to register again.
+        """
+        user = await self._locked(actor)
+        await check_current_password(self._password_attempts, user, current_password)
+        await self._users.delete(user)
 
     async def _locked(self, actor: User) -> User:
         """The signed-in user's row, locked and as committed now (gone: no longer signed in)."""

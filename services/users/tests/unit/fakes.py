@@ -72,6 +72,9 @@ class FakeUserRepository:
     async def get_for_share(self, user_id: int) -> User | None:
         return self.users.get(user_id)
 
+    async def delete(self, user: User) -> None:
+        del self.users[user.id]
+
 
 class FakePostRepository:
     """Posts in a dict, listed newest (highest id) first."""

@@ -413,3 +413,43 @@ class TestChangePassword:
 
         with pytest.raises(AuthenticationError):
             await service.change_password(alice, "the current one", NEW, None)
+
+
+@pytest.mark.unit
+class TestDeleteAccount:
+    async def test_the_right_password_deletes_the_account(
+        self, service: AccountService, users: FakeUserRepository, alice: User, current_password_ok: MagicMock
+    ) -> None:
+        await service.delete_account(alice, "the current one")
+
+        current_password_ok.assert_called_once_with("the current one", "hashed_password")
+        assert alice.id not in users.users
+
+    async def test_a_wrong_password_deletes_nothing(
+        self, service: AccountService, users: FakeUserRepository, alice: User, current_password_wrong: MagicMock
+    ) -> None:
+        with pytest.raises(CurrentPasswordInvalidError):
+            await service.delete_account(alice, "a guess")
+
+        assert users.users[alice.id] is alice
+
+    async def test_guesses_count_like_failed_logins(
+        self, service: AccountService, users: FakeUserRepository, alice: User, current_password_wrong: MagicMock
+    ) -> None:
+        for _ in range(ACCOUNT_LIMIT):
+            with pytest.raises(CurrentPasswordInvalidError):
+                await service.delete_account(alice, "a guess")
+        current_password_wrong.return_value = True  # even the right password, now
+
+        with pytest.raises(TooManyAttemptsError):
+            await service.delete_account(alice, "the current one")
+
+        assert users.users[alice.id] is alice
+
+    async def test_an_account_already_gone_is_no_longer_signed_in(
+        self, service: AccountService, users: FakeUserRepository, alice: User, current_password_ok: MagicMock
+    ) -> None:
+        del users.users[alice.id]
+
+        with pytest.raises(AuthenticationError):
+            await service.delete_account(alice, "the current one")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, HttpUrl, SecretStr, model_validator
+from pydantic import EmailStr, Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.observability import ObservabilitySettings
@@ -69,6 +69,11 @@ class Settings(ObservabilitySettings):
     #: Where the links of account emails lead: ``{FRONTEND_URL}/verify-email#token=...``.
     frontend_url: HttpUrl = HttpUrl("http://localhost:3000")
 
+    #: The superuser created at start-up when there is none (both or neither).
+    first_superuser_email: EmailStr | None = None
+    first_superuser_password: SecretStr | None = None
+    first_superuser_username: str = "admin"
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=1025, ge=1, le=65535)
     smtp_sender: str = "no-reply@users.example.com"
@@ -89,6 +94,13 @@ class Settings(ObservabilitySettings):
                 f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
                 f"characters when ENVIRONMENT={self.environment}"
             )
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _first_superuser_needs_both(self) -> Settings:
+        if (self.first_superuser_email is None) != (self.first_superuser_password is None):
+            msg = "FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD are set together or not at all"
             raise ValueError(msg)
         return self
 

@@ -120,3 +120,8 @@ class EmailNotVerifiedError(PermissionDeniedError):
 class AlreadyVerifiedError(ConflictError):
     code = "already_verified"
     default_message = "The email address is already verified"
+
+
+class CannotDeactivateSelfError(ConflictError):
+    code = "cannot_deactivate_self"
+    default_message = "A superuser cannot deactivate their own account"

@@ -10,8 +10,9 @@ from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
 from sqlalchemy.pool import Pool
 
-from app.api import auth, health, notifications, posts, users
+from app.api import admin, auth, health, notifications, posts, users
 from app.api.errors import install_error_handlers
+from app.cli import ensure_first_superuser
 from app.config import Settings, get_settings
 from app.database import ReadDatabase, create_engine, create_session_factory
 from app.services.limits import Limit
@@ -78,6 +79,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.login_throttle = build_login_throttle(settings, redis, app.state.login_throttle_rejections)
     app.state.rate_limits = build_rate_limits(settings, redis)
     try:
+        await ensure_first_superuser(app.state.session_factory, settings)
         yield
     finally:
         await engine.dispose()
@@ -100,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if docs:
         install_offline_docs(application)
-    for module in (users, auth, posts, notifications, health):
+    for module in (users, auth, posts, notifications, admin, health):
         application.include_router(module.router, prefix=API_PREFIX)
     application.include_router(health.router, include_in_schema=False)
     install_error_handlers(application)

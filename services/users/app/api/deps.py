@@ -19,7 +19,7 @@ from app import tasks
 from app.config import Settings
 from app.database import ReadDatabase, transaction_scope
 from app.emails import EmailNotifier, OutgoingEmail
-from app.exceptions import AuthenticationError
+from app.exceptions import AuthenticationError, PermissionDeniedError
 from app.models.user import User
 from app.repositories.account_token_repository import AccountTokenRepository
 from app.repositories.post_repository import PostRepository
@@ -27,6 +27,7 @@ from app.repositories.token_repository import TokenRepository
 from app.repositories.user_repository import UserRepository
 from app.services.account_service import AccountService
 from app.services.account_tokens import EmailVerification
+from app.services.admin_service import AdminService
 from app.services.auth_service import AuthService
 from app.services.limits import RateLimiter
 from app.services.password_reset_service import PasswordResetService
@@ -164,6 +165,10 @@ async def get_auth_service(request: Request, session: SessionDep, settings: Sett
     return AuthService(UserRepository(session), TokenRepository(session), throttle, SqlUnitOfWork(session), settings)
 
 
+async def get_admin_service(session: SessionDep) -> AdminService:
+    return AdminService(UserRepository(session), TokenRepository(session))
+
+
 async def get_post_service(session: SessionDep) -> PostService:
     return PostService(PostRepository(session), UserRepository(session))
 
@@ -173,6 +178,7 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 PostServiceDep = Annotated[PostService, Depends(get_post_service)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 PasswordResetServiceDep = Annotated[PasswordResetService, Depends(get_password_reset_service)]
+AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
 
 
 async def _authenticate(credentials: BearerDep, auth: AuthServiceDep) -> tuple[User, AccessTokenClaims] | None:
@@ -205,6 +211,14 @@ async def _current_claims(authenticated: _Required) -> AccessTokenClaims:
     return authenticated[1]
 
 
+async def require_superuser(authenticated: _Required) -> User:
+    """The signed-in user if a superuser (401 without a valid token, 403 for anyone else)."""
+    user = authenticated[0]
+    if not user.is_superuser:
+        raise PermissionDeniedError
+    return user
+
+
 async def _optional_user(authenticated: _Authenticated) -> User | None:
     return authenticated[0] if authenticated is not None else None
 
@@ -216,6 +230,7 @@ async def _client_address(request: Request) -> str:
 CurrentUser = Annotated[User, Depends(_current_user)]
 CurrentClaims = Annotated[AccessTokenClaims, Depends(_current_claims)]
 OptionalUser = Annotated[User | None, Depends(_optional_user)]
+CurrentSuperuser = Annotated[User, Depends(require_superuser)]
 ClientAddress = Annotated[str, Depends(_client_address)]
 
 #: ``openapi_extra`` of a route taking ``OptionalUser``: FastAPI documents every bearer token as

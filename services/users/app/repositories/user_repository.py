@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 
 from app.database import ReadDatabase
@@ -57,6 +58,14 @@ class UserRepositoryPort(Protocol):
         """
         ...
 
+    async def list_users(
+        self, *, email_prefix: str | None, is_active: bool | None, limit: int, offset: int
+    ) -> Sequence[User]:
+        """Accounts by id, optionally those whose email starts with ``email_prefix`` (any letter
+        case, taken literally) and those with this ``is_active``."""
+        ...
+
+    async def has_superuser(self) -> bool: ...
     async def delete(self, user: User) -> None:
         """Delete the account and, with it (``ON DELETE CASCADE``), its posts, sessions and tokens."""
         ...
@@ -88,6 +97,20 @@ class UserRepository(SqlRepository):
 
     async def get_for_update(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id, with_for_update=True, populate_existing=True)
+
+    async def list_users(
+        self, *, email_prefix: str | None, is_active: bool | None, limit: int, offset: int
+    ) -> Sequence[User]:
+        statement = select(User).order_by(User.id).limit(limit).offset(offset)
+        if email_prefix is not None:
+            literal = email_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            statement = statement.where(func.lower(User.email).like(func.lower(literal).concat("%"), escape="\\"))
+        if is_active is not None:
+            statement = statement.where(User.is_active.is_(is_active))
+        return (await self.session.scalars(statement)).all()
+
+    async def has_superuser(self) -> bool:
+        return bool(await self.session.scalar(select(exists().where(User.is_superuser))))
 
     async def delete(self, user: User) -> None:
         await self.session.delete(user)

@@ -70,6 +70,7 @@ class UserPrivateResponse(UserResponse):
 
     is_active: bool
     is_verified: bool
+    is_superuser: bool
     updated_at: datetime
 
 

@@ -73,6 +73,8 @@ class TestOpenApi:
             ("patch", "/api/v1/posts/{post_id}"),
             ("delete", "/api/v1/posts/{post_id}"),
             ("post", "/api/v1/send-notification"),
+            ("get", "/api/v1/admin/users"),
+            ("patch", "/api/v1/admin/users/{user_id}"),
             ("get", "/api/v1/health/live"),
             ("get", "/api/v1/health/ready"),
         } <= documented
@@ -202,6 +204,8 @@ class TestOpenApi:
             ("patch", "/api/v1/posts/{post_id}", {"200", "400", "401", "403", "404", "422"}),
             ("delete", "/api/v1/posts/{post_id}", {"204", "401", "403", "404", "422"}),
             ("post", "/api/v1/send-notification", {"200", "400", "401", "422"}),
+            ("get", "/api/v1/admin/users", {"200", "401", "403", "422"}),
+            ("patch", "/api/v1/admin/users/{user_id}", {"200", "400", "401", "403", "404", "409", "422"}),
             ("get", "/api/v1/health/ready", {"200", "503"}),
         ],
     )

@@ -41,6 +41,7 @@ class FakeUserRepository:
         user.updated_at = user.updated_at or now
         user.is_active = True if user.is_active is None else user.is_active
         user.is_verified = False if user.is_verified is None else user.is_verified
+        user.is_superuser = False if user.is_superuser is None else user.is_superuser
         self.users[user.id] = user
         return user
 
@@ -74,6 +75,20 @@ class FakeUserRepository:
 
     async def delete(self, user: User) -> None:
         del self.users[user.id]
+
+    async def list_users(
+        self, *, email_prefix: str | None, is_active: bool | None, limit: int, offset: int
+    ) -> Sequence[User]:
+        chosen = [
+            user
+            for user in sorted(self.users.values(), key=lambda user: user.id)
+            if (email_prefix is None or user.email.lower().startswith(email_prefix.lower()))
+            and (is_active is None or user.is_active is is_active)
+        ]
+        return chosen[offset : offset + limit]
+
+    async def has_superuser(self) -> bool:
+        return any(user.is_superuser for user in self.users.values())
 
 
 class FakePostRepository:

@@ -92,11 +92,19 @@ class FakeUserRepository:
 
 
 class FakePostRepository:
-    """Posts in a dict, listed newest (highest id) first."""
+    """Posts in a dict, listed newest (highest id) first. With ``users``, a deactivated author's
+    posts are hidden as the SQL adapter's join hides them; without, every author is active."""
 
-    def __init__(self) -> None:
+    def __init__(self, users: FakeUserRepository | None = None) -> None:
         self.posts: dict[int, Post] = {}
         self._next_id = 1
+        self._users = users
+
+    def _author_active(self, post: Post) -> bool:
+        if self._users is None:
+            return True
+        author = self._users.users.get(post.user_id)
+        return author is not None and author.is_active is not False
 
     async def create(self, post: Post) -> Post:
         post.id = self._next_id
@@ -108,6 +116,10 @@ class FakePostRepository:
 
     async def get_by_id(self, post_id: int) -> Post | None:
         return self.posts.get(post_id)
+
+    async def get_if_author_active(self, post_id: int) -> Post | None:
+        post = self.posts.get(post_id)
+        return post if post is not None and self._author_active(post) else None
 
     async def get_for_update(self, post_id: int) -> Post | None:
         return self.posts.get(post_id)  # one caller at a time: nothing to lock
@@ -123,7 +135,8 @@ class FakePostRepository:
         return sorted(posts, key=lambda post: post.id, reverse=True)[offset : offset + limit]
 
     async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
-        return self._newest_first((post for post in self.posts.values() if post.published), limit, offset)
+        visible = (post for post in self.posts.values() if post.published and self._author_active(post))
+        return self._newest_first(visible, limit, offset)
 
     async def list_by_user(self, user_id: int, *, include_drafts: bool, limit: int, offset: int) -> Sequence[Post]:
         mine = (post for post in self.posts.values() if post.user_id == user_id and (include_drafts or post.published))

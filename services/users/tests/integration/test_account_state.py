@@ -59,8 +59,8 @@ class TestADeactivatedAccountsPostsVanish:
         self, client: AsyncClient, db_session: AsyncSession, user: User
     ) -> None:
         other = await UserFactory.create(db_session)
-        hidden = await PostFactory.create(db_session, user.id, published=True)
         shown = await PostFactory.create(db_session, other.id, published=True)
+        hidden = await PostFactory.create(db_session, user.id, published=True)  # the newest
         user.is_active = False
         await db_session.commit()
 
@@ -79,6 +79,7 @@ class TestADeactivatedAccountsPostsVanish:
         user.is_active = False
         await db_session.commit()
         assert (await client.get(f"/api/v1/posts/{post.id}")).status_code == 404
+        assert (await client.get("/api/v1/posts")).json()["items"] == []
 
         user.is_active = True
         await db_session.commit()

@@ -57,6 +57,10 @@ class Settings(ObservabilitySettings):
 
     #: Limits of the account flows, each counted per ``rate_limit_window_seconds``: 429 past them.
     rate_limit_window_seconds: int = Field(default=3600, ge=1)
+    #: Above what one address registers legitimately, below a flood (NAT and proxies share addresses).
+    registrations_per_client: int = Field(default=50, ge=1)
+    #: A client refreshes about once per access token lifetime (15 minutes); this is far above.
+    refreshes_per_family: int = Field(default=60, ge=1)
     verification_emails_per_account: int = Field(default=5, ge=1)
     #: Each counts forgot-password requests and, apart, reset attempts (per account, per client).
     password_resets_per_account: int = Field(default=5, ge=1)

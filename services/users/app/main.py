@@ -51,6 +51,8 @@ def build_rate_limits(settings: Settings, redis: Redis | None) -> RateLimits:
     return RateLimits(
         counter,
         {
+            Limit.REGISTRATION_PER_CLIENT: (settings.registrations_per_client, window),
+            Limit.REFRESH_PER_FAMILY: (settings.refreshes_per_family, window),
             Limit.VERIFICATION_PER_ACCOUNT: (settings.verification_emails_per_account, window),
             Limit.RESET_REQUEST_PER_ACCOUNT: (settings.password_resets_per_account, window),
             Limit.RESET_REQUEST_PER_CLIENT: (settings.password_resets_per_client, window),

@@ -37,7 +37,7 @@ async def login(credentials: LoginRequest, client: ClientAddress, auth: AuthServ
     return _token_response(pair)
 
 
-@router.post("/refresh", responses=error_responses(400, 401, 422))
+@router.post("/refresh", responses=error_responses(400, 401, 422, 429))
 async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenResponse:
     pair = await auth.refresh(body.refresh_token)
     return _token_response(pair)

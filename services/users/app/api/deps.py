@@ -160,9 +160,13 @@ async def get_account_service(
     )
 
 
-async def get_auth_service(request: Request, session: SessionDep, settings: SettingsDep) -> AuthService:
+async def get_auth_service(
+    request: Request, session: SessionDep, settings: SettingsDep, limits: RateLimitsDep
+) -> AuthService:
     throttle = request.app.state.login_throttle
-    return AuthService(UserRepository(session), TokenRepository(session), throttle, SqlUnitOfWork(session), settings)
+    return AuthService(
+        UserRepository(session), TokenRepository(session), throttle, SqlUnitOfWork(session), settings, limits=limits
+    )
 
 
 async def get_admin_service(session: SessionDep) -> AdminService:

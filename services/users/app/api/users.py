@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, status
 from app.api.deps import (
     OPTIONAL_BEARER_OPENAPI,
     AccountServiceDep,
+    ClientAddress,
     CurrentClaims,
     CurrentUser,
     OptionalUser,
@@ -34,10 +35,10 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT_ID)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 409, 422))
-async def register_user(user_data: UserCreate, accounts: AccountServiceDep) -> UserResponse:
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 409, 422, 429))
+async def register_user(user_data: UserCreate, client: ClientAddress, accounts: AccountServiceDep) -> UserResponse:
     """Create an unverified account and email a verification link to it."""
-    user = await accounts.register(user_data)
+    user = await accounts.register(user_data, client)
     return UserResponse.model_validate(user)
 
 

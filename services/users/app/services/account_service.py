@@ -45,8 +45,12 @@ class AccountService:
         self._password_attempts = password_attempts
         self._notifier = notifier
 
-    async def register(self, data: NewUser) -> User:
-        """Create the account (unverified) and send a verification link to its address."""
+    async def register(self, data: NewUser, client: str) -> User:
+        """Create the account (unverified) and send a verification link to its address.
+
+        Registrations are counted per client address, so no one floods the service with accounts.
+        """
+        await enforce(self._limits, Limit.REGISTRATION_PER_CLIENT, client)
         user = await UserService(self._users).create_user(data)
         await self._verification.send(user)
         return user

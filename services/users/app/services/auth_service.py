@@ -20,6 +20,7 @@ from app.exceptions import (
 from app.models.user import User
 from app.repositories.token_repository import TokenRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
+from app.services.limits import Limit, RateLimiter, enforce
 from app.services.user_service import UserService
 from app.unit_of_work import UnitOfWork
 from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
@@ -52,8 +53,11 @@ class AuthService:
         throttle: LoginAttemptLimiter,
         unit_of_work: UnitOfWork,
         settings: Settings,
+        *,
+        limits: RateLimiter,
     ) -> None:
         self._users = users
+        self._limits = limits
         self._tokens = tokens
         self._throttle = throttle
         self._unit_of_work = unit_of_work
@@ -105,6 +109,7 @@ class AuthService:
         if user is None or user.is_active is False:
             await self._revoke_for_good(family.id, now)
             raise AccountDisabledTokenError
+        await enforce(self._limits, Limit.REFRESH_PER_FAMILY, str(family.id))  # refused: the token stays usable
         await self._tokens.mark_used(token, now)
         return await self._issue(family.user_id, family.id, family.expires_at)
 

@@ -11,6 +11,8 @@ from app.exceptions import TooManyAttemptsError
 class Limit(enum.StrEnum):
     """Each limit counts requests per subject (a client address, an account, a token family)."""
 
+    REGISTRATION_PER_CLIENT = "registration-client"
+    REFRESH_PER_FAMILY = "refresh-family"
     VERIFICATION_PER_ACCOUNT = "verification-account"
     RESET_REQUEST_PER_ACCOUNT = "reset-request-account"
     RESET_REQUEST_PER_CLIENT = "reset-request-client"

@@ -184,7 +184,7 @@ class TestOpenApi:
     @pytest.mark.parametrize(
         ("method", "path", "statuses"),
         [
-            ("post", "/api/v1/users", {"201", "400", "409", "422"}),
+            ("post", "/api/v1/users", {"201", "400", "409", "422", "429"}),
             ("get", "/api/v1/users/{user_id}", {"200", "404", "422"}),
             ("get", "/api/v1/users/me", {"200", "401"}),
             ("post", "/api/v1/users/me/password", {"200", "400", "401", "403", "422", "429"}),
@@ -192,7 +192,7 @@ class TestOpenApi:
             ("patch", "/api/v1/users/{user_id}", {"200", "400", "401", "403", "409", "422", "429"}),
             ("get", "/api/v1/users/{user_id}/posts", {"200", "404", "422"}),
             ("post", "/api/v1/auth/login", {"200", "400", "401", "403", "422", "429"}),
-            ("post", "/api/v1/auth/refresh", {"200", "400", "401", "422"}),
+            ("post", "/api/v1/auth/refresh", {"200", "400", "401", "422", "429"}),
             ("post", "/api/v1/auth/logout", {"200", "400", "401", "422"}),
             ("post", "/api/v1/auth/verify-email", {"200", "400", "422"}),
             ("post", "/api/v1/auth/request-verification", {"202", "401", "409", "429"}),

@@ -14,6 +14,7 @@ from app.models.user import User
 from app.utils.throttle import ThrottleRule
 from tests.support.account import REQUEST_VERIFICATION, assert_rate_limited, environment
 from tests.support.app_client import app_client
+from tests.support.auth import REFRESH, login_pair, unverified
 from tests.support.redis_keys import SavedKeys
 
 LIMIT = 2
@@ -56,3 +57,21 @@ async def test_verification_requests_count_on_every_instance(
     assert_rate_limited(refused)
     assert int(await redis.get(key) or 0) == LIMIT + 1
     assert 0 < await redis.pttl(key) <= 3600 * 1000
+
+
+@pytest.mark.integration
+async def test_refreshes_of_a_family_count_on_every_instance(
+    redis: Redis, saved_keys: SavedKeys, db_connection: AsyncConnection, user: User
+) -> None:
+    with environment(REFRESHES_PER_FAMILY=str(LIMIT)):
+        async with app_client(create_app(), db_connection) as first, app_client(create_app(), db_connection) as second:
+            pair = await login_pair(first, user.email)
+            await saved_keys.save(limit_key("refresh-family", unverified(pair["access_token"])["sid"]))
+            for instance in (first, second):
+                rotated = await instance.post(REFRESH, json={"refresh_token": pair["refresh_token"]})
+                assert rotated.status_code == 200
+                pair = rotated.json()
+
+            refused = await first.post(REFRESH, json={"refresh_token": pair["refresh_token"]})
+
+    assert_rate_limited(refused)

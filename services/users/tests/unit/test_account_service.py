@@ -33,6 +33,7 @@ from tests.factories import UserFactory
 from tests.unit.fakes import FakeAccountTokenRepository, FakeNotifier, FakeTokenRepository, FakeUserRepository
 
 VERIFICATION_LIMIT = 2
+REGISTRATION_LIMIT = 2
 ACCOUNT_LIMIT = 3
 LIFETIME = timedelta(hours=24)
 
@@ -54,7 +55,13 @@ def notifier() -> FakeNotifier:
 
 @pytest.fixture
 def limits() -> RateLimits:
-    return RateLimits(InMemoryFailureCounter(), {Limit.VERIFICATION_PER_ACCOUNT: (VERIFICATION_LIMIT, 60)})
+    return RateLimits(
+        InMemoryFailureCounter(),
+        {
+            Limit.VERIFICATION_PER_ACCOUNT: (VERIFICATION_LIMIT, 60),
+            Limit.REGISTRATION_PER_CLIENT: (REGISTRATION_LIMIT, 60),
+        },
+    )
 
 
 @pytest.fixture
@@ -115,7 +122,7 @@ class TestRegister:
         data = UserCreate(email="new@example.com", username="newcomer", password="SecurePass123!")
 
         with patch("app.services.user_service.hash_password", autospec=True, return_value="hashed"):
-            user = await service.register(data)
+            user = await service.register(data, "203.0.113.5")
 
         assert user.is_verified is False
         [token] = notifier.tokens("verification", "new@example.com")
@@ -131,9 +138,30 @@ class TestRegister:
         data = UserCreate(email="ALICE@example.com", username="another", password="SecurePass123!")
 
         with pytest.raises(UserAlreadyExistsError):
-            await service.register(data)
+            await service.register(data, "203.0.113.5")
 
         assert notifier.sent == []
+
+
+@pytest.mark.unit
+class TestRegistrationLimit:
+    async def test_past_the_limit_a_client_registers_nothing(
+        self, service: AccountService, users: FakeUserRepository, notifier: FakeNotifier
+    ) -> None:
+        accounts = [
+            UserCreate(email=f"user{index}@example.com", username=f"user{index}", password="SecurePass123!")
+            for index in range(REGISTRATION_LIMIT + 1)
+        ]
+        with patch("app.services.user_service.hash_password", autospec=True, return_value="hashed"):
+            for account in accounts[:REGISTRATION_LIMIT]:
+                await service.register(account, "203.0.113.5")
+
+            with pytest.raises(TooManyAttemptsError):
+                await service.register(accounts[-1], "203.0.113.5")
+            await service.register(accounts[-1], "198.51.100.1")  # another client is not limited
+
+        assert len(users.users) == REGISTRATION_LIMIT + 1
+        assert len(notifier.sent) == REGISTRATION_LIMIT + 1
 
 
 @pytest.mark.unit

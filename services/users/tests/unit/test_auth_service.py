@@ -24,6 +24,7 @@ from app.models.user import User
 from app.repositories.token_repository import TokenRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
 from app.services.auth_service import AuthService, LoginAttemptLimiter
+from app.services.limits import Limit, RateLimiter
 from app.unit_of_work import UnitOfWork
 from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
 from app.utils.tokens import hash_refresh_token
@@ -99,8 +100,18 @@ def unit_of_work(tokens: AsyncMock) -> AsyncMock:
 
 
 @pytest.fixture
-def service(users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, unit_of_work: AsyncMock) -> AuthService:
-    return AuthService(users, tokens, throttle, unit_of_work, SETTINGS)
+def limits() -> AsyncMock:
+    """Rate limits that let every request through."""
+    mock: AsyncMock = create_autospec(RateLimiter, instance=True)
+    mock.hit.return_value = None
+    return mock
+
+
+@pytest.fixture
+def service(
+    users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, unit_of_work: AsyncMock, limits: AsyncMock
+) -> AuthService:
+    return AuthService(users, tokens, throttle, unit_of_work, SETTINGS, limits=limits)
 
 
 @pytest.fixture
@@ -315,10 +326,12 @@ class TestLoginRacingAPasswordChange:
 
 
 @pytest.fixture
-def verified_only(users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, unit_of_work: AsyncMock) -> AuthService:
+def verified_only(
+    users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, unit_of_work: AsyncMock, limits: AsyncMock
+) -> AuthService:
     """The service configured to refuse logins of unverified accounts."""
     settings = SETTINGS.model_copy(update={"allow_unverified_login": False})
-    return AuthService(users, tokens, throttle, unit_of_work, settings)
+    return AuthService(users, tokens, throttle, unit_of_work, settings, limits=limits)
 
 
 @pytest.mark.unit
@@ -356,6 +369,46 @@ class TestLoginOfUnverifiedAccounts:
         pair = await verified_only.login(EMAIL, PASSWORD, CLIENT)
 
         assert pair.access_token
+
+
+@pytest.mark.unit
+class TestRefreshLimit:
+    async def test_each_rotation_counts_against_its_family(
+        self, service: AuthService, tokens: AsyncMock, limits: AsyncMock
+    ) -> None:
+        current = family()
+        tokens.get_for_rotation.return_value = (refresh_row(current.id), current)
+
+        await service.refresh("presented")
+
+        limits.hit.assert_awaited_once_with(Limit.REFRESH_PER_FAMILY, str(current.id))
+
+    async def test_past_the_limit_nothing_rotates_and_the_token_stays_usable(
+        self, service: AuthService, tokens: AsyncMock, limits: AsyncMock
+    ) -> None:
+        current = family()
+        tokens.get_for_rotation.return_value = (refresh_row(current.id), current)
+        limits.hit.return_value = 42
+
+        with pytest.raises(TooManyAttemptsError) as refused:
+            await service.refresh("presented")
+
+        assert refused.value.retry_after_seconds == 42
+        tokens.mark_used.assert_not_awaited()
+        tokens.add_refresh_token.assert_not_awaited()
+        tokens.revoke_family.assert_not_awaited()
+
+    async def test_a_reused_token_is_caught_whatever_the_limit(
+        self, service: AuthService, tokens: AsyncMock, limits: AsyncMock
+    ) -> None:
+        current = family()
+        tokens.get_for_rotation.return_value = (refresh_row(current.id, used_at=now()), current)
+        limits.hit.return_value = 42
+
+        with pytest.raises(RefreshTokenReusedError):
+            await service.refresh("presented")
+
+        tokens.revoke_family.assert_awaited_once()
 
 
 @pytest.mark.unit

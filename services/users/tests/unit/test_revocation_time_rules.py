@@ -17,6 +17,7 @@ from app.repositories.user_repository import UserRepositoryPort
 from app.schemas.user import UserUpdate
 from app.services.account_tokens import EmailVerification
 from app.services.auth_service import AuthService, LoginAttemptLimiter
+from app.services.limits import RateLimiter
 from app.services.profile_service import ProfileService
 from app.unit_of_work import UnitOfWork
 from app.utils.jwt import AccessTokenClaims
@@ -47,6 +48,7 @@ async def test_logout_revokes_the_session_at_the_current_instant() -> None:
         create_autospec(LoginAttemptLimiter, instance=True),
         create_autospec(UnitOfWork, instance=True),
         SETTINGS,
+        limits=create_autospec(RateLimiter, instance=True),
     )
     session_id = uuid.uuid4()
     claims = AccessTokenClaims(7, uuid.uuid4(), datetime.now(UTC) + timedelta(minutes=5), session_id)

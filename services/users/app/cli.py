@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings, get_settings
-from app.database import create_engine, create_session_factory, transaction_scope
+from app.database import APPLICATION_NAME, create_engine, create_session_factory, transaction_scope
 from app.exceptions import UserAlreadyExistsError, UserNotFoundError
 from app.repositories.token_repository import TokenRepository
 from app.repositories.user_repository import UserRepository
@@ -49,7 +49,7 @@ async def _in_transaction(
 
 
 async def _run(work: Callable[[AdminService], Awaitable[str]]) -> str:
-    engine = create_engine(get_settings())
+    engine = create_engine(get_settings(), application_name=APPLICATION_NAME)
     try:
         return await _in_transaction(create_session_factory(engine), work)
     finally:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 
 from pydantic import EmailStr, Field, HttpUrl, SecretStr, model_validator
-from pydantic_settings import SettingsConfigDict
 
-from servicekit.observability import ObservabilitySettings
+from servicekit.settings import ServiceSettings
 
 #: Keys that must never protect a production deployment. The first is the development default.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"  # noqa: S105 - public dev default, refused in production
@@ -17,29 +15,17 @@ MIN_SECRET_KEY_LENGTH = 32
 #: Catches "aaaa…" or a key of spaces; any random key has far more distinct characters.
 MIN_DISTINCT_SECRET_CHARACTERS = 8
 
-Environment = Literal["development", "test", "production"]
 
-
-class Settings(ObservabilitySettings):
+class Settings(ServiceSettings):
     """Every tunable of the service. Environment variables use the upper-case field name.
 
-    Logging, metrics and shutdown settings come from :class:`ObservabilitySettings`.
+    The environment, logging, metrics and shutdown, database pool and timeouts, body limit and
+    docs come from :class:`ServiceSettings`.
     """
 
-    model_config = SettingsConfigDict(
-        env_file=None, extra="ignore", validate_assignment=True, hide_input_in_errors=True
-    )
-
-    environment: Environment = "development"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/users"
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
     redis_url: str | None = None
-
-    db_pool_size: int = Field(default=20, ge=1, le=200)
-    db_max_overflow: int = Field(default=0, ge=0, le=200)
-    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
-    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
-    db_command_timeout_seconds: float = Field(default=30.0, gt=0)
 
     jwt_issuer: str = "users-service"
     jwt_audience: str = "users-service"
@@ -83,10 +69,6 @@ class Settings(ObservabilitySettings):
     smtp_sender: str = "no-reply@users.example.com"
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    #: Interactive docs and the OpenAPI document; unset means on, except in production.
-    docs_enabled: bool | None = None
-
     @model_validator(mode="after")
     def _require_strong_secret_outside_development(self) -> Settings:
         if self.environment in ("development", "test"):
@@ -111,14 +93,6 @@ class Settings(ObservabilitySettings):
     def frontend_link(self, path: str) -> str:
         """``FRONTEND_URL`` joined with ``path`` (one slash between them)."""
         return f"{str(self.frontend_url).rstrip('/')}/{path.lstrip('/')}"
-
-    @property
-    def serve_docs(self) -> bool:
-        return self.docs_enabled if self.docs_enabled is not None else not self.is_production
-
-    @property
-    def is_production(self) -> bool:
-        return self.environment == "production"
 
 
 @lru_cache

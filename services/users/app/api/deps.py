@@ -6,18 +6,16 @@ dependencies in a worker thread, which costs more than the work they do.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import tasks
 from app.config import Settings
-from app.database import ReadDatabase, transaction_scope
+from app.database import transaction_scope
 from app.emails import EmailNotifier, OutgoingEmail
 from app.exceptions import AuthenticationError, PermissionDeniedError
 from app.models.user import User
@@ -35,28 +33,11 @@ from app.services.post_service import PostService
 from app.services.profile_service import ProfileService
 from app.unit_of_work import SqlUnitOfWork
 from app.utils.jwt import AccessTokenClaims
+from servicekit import dependencies
 
-
-async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; commits when the handler succeeds, rolls back otherwise.
-
-    Declared with ``scope="function"`` (see ``SessionDep``), so the commit happens before the
-    response is sent: a 2xx always means the write is durable.
-    """
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    async with transaction_scope(factory) as session:
-        yield session
-
-
-async def get_read_db(request: Request) -> ReadDatabase:
-    """The application's read side (a plain dependency: no per-request set-up or teardown)."""
-    read_db: ReadDatabase = request.app.state.read_db
-    return read_db
-
-
-#: ``scope="function"``: the session commits after the handler returns and *before* the response
-#: is sent, so an acknowledged write is durable.
-SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
+#: The request's session (committed at the request boundary) and the read side: servicekit's.
+SessionDep = dependencies.SessionDep
+ReadDbDep = dependencies.ReadDbDep
 
 
 async def _settings(request: Request) -> Settings:
@@ -65,7 +46,6 @@ async def _settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-ReadDbDep = Annotated[ReadDatabase, Depends(get_read_db)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.models.account_token import AccountToken
 from app.models.user import User
+from servicekit.testing.app_client import app_client
 from tests.conftest import PASSWORD
 from tests.factories import unique_email
 from tests.support.account import (
@@ -26,7 +27,6 @@ from tests.support.account import (
     environment,
     link_token,
 )
-from tests.support.app_client import app_client
 from tests.support.auth import LOGIN, ME, bearer, login_pair, sha256_hex
 from tests.support.configured import registration
 from tests.support.smtp import RecordingHandler

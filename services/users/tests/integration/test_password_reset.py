@@ -24,6 +24,7 @@ from app.config import get_settings
 from app.main import app, create_app
 from app.models.account_token import AccountToken, TokenPurpose
 from app.models.user import User
+from servicekit.testing.app_client import app_client
 from tests.conftest import PASSWORD
 from tests.factories import unique_email
 from tests.support.account import (
@@ -36,7 +37,6 @@ from tests.support.account import (
     jobs_inside,
     link_token,
 )
-from tests.support.app_client import app_client
 from tests.support.auth import LOGIN, ME, REFRESH, bearer, login, login_pair, me_status, without_request_id
 from tests.support.smtp import RecordingHandler
 

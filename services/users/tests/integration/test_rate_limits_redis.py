@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.main import create_app
 from app.models.user import User
 from app.utils.throttle import ThrottleRule
+from servicekit.testing.app_client import app_client
 from tests.support.account import REQUEST_VERIFICATION, assert_rate_limited, environment
-from tests.support.app_client import app_client
 from tests.support.auth import REFRESH, login_pair, unverified
 from tests.support.redis_keys import SavedKeys
 

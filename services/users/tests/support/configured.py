@@ -10,9 +10,9 @@ from httpx import AsyncClient, Response
 
 from app.config import get_settings
 from app.main import create_app
+from servicekit.testing.app_client import app_client
 from tests.conftest import PASSWORD
 from tests.factories import unique_email, unique_username
-from tests.support.app_client import app_client
 
 
 @asynccontextmanager

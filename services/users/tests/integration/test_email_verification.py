@@ -19,16 +19,9 @@ from app.models.user import User
 from servicekit.testing.app_client import app_client
 from tests.conftest import PASSWORD
 from tests.factories import unique_email
-from tests.support.account import (
-    REQUEST_VERIFICATION,
-    VERIFY_EMAIL,
-    assert_rate_limited,
-    body_part,
-    environment,
-    link_token,
-)
+from tests.support.account import REQUEST_VERIFICATION, VERIFY_EMAIL, assert_rate_limited, body_part, link_token
 from tests.support.auth import LOGIN, ME, bearer, login_pair, sha256_hex
-from tests.support.configured import registration
+from tests.support.configured import environment, registration
 from tests.support.smtp import RecordingHandler
 
 USERS = "/api/v1/users"

@@ -32,12 +32,12 @@ from tests.support.account import (
     NEW_PASSWORD,
     RESET_PASSWORD,
     assert_rate_limited,
-    environment,
     issue_token,
     jobs_inside,
     link_token,
 )
 from tests.support.auth import LOGIN, ME, REFRESH, bearer, login, login_pair, me_status, without_request_id
+from tests.support.configured import environment
 from tests.support.smtp import RecordingHandler
 
 FORGOT_ANSWER = {"detail": "If an account uses this address, a password reset link has been sent to it"}

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.main import create_app
 from app.models.user import User
 from servicekit.testing.app_client import app_client
-from tests.support.account import assert_rate_limited, environment
+from tests.support.account import assert_rate_limited
 from tests.support.auth import REFRESH, login_pair
-from tests.support.configured import registration
+from tests.support.configured import environment, registration
 from tests.support.smtp import RecordingHandler
 
 USERS = "/api/v1/users"

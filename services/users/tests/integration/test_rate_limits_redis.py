@@ -3,8 +3,6 @@ service counts against the same limit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,29 +11,12 @@ from app.main import create_app
 from app.models.user import User
 from app.utils.throttle import ThrottleRule
 from servicekit.testing.app_client import app_client
-from tests.support.account import REQUEST_VERIFICATION, assert_rate_limited, environment
+from tests.support.account import REQUEST_VERIFICATION, assert_rate_limited
 from tests.support.auth import REFRESH, login_pair, unverified
+from tests.support.configured import environment
 from tests.support.redis_keys import SavedKeys
 
 LIMIT = 2
-
-
-@pytest.fixture
-async def redis(use_redis: str) -> AsyncIterator[Redis]:
-    connection = Redis.from_url(use_redis)
-    try:
-        yield connection
-    finally:
-        await connection.aclose()
-
-
-@pytest.fixture
-async def saved_keys(redis: Redis) -> AsyncIterator[SavedKeys]:
-    saved = SavedKeys(redis)
-    try:
-        yield saved
-    finally:
-        await saved.restore()
 
 
 def limit_key(limit: str, subject: str) -> str:

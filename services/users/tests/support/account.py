@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from email.message import Message
 from functools import partial
 
-import pytest
 from fastapi import FastAPI
 from httpx import Response
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -28,20 +25,6 @@ _TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]+)")
 
 VERIFY_EMAIL = "/api/v1/auth/verify-email"
 REQUEST_VERIFICATION = "/api/v1/auth/request-verification"
-
-
-@contextmanager
-def environment(**variables: str) -> Iterator[None]:
-    """Settings from these variables for whatever starts inside (apps read settings at start-up)."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in variables.items():
-            patch.setenv(name, value)
-        get_settings.cache_clear()
-        try:
-            yield
-        finally:
-            get_settings.cache_clear()
-    get_settings.cache_clear()
 
 
 def body_part(message: Message, content_type: str) -> str:

@@ -22,6 +22,9 @@ from app.repositories.user_repository import UserRepositoryPort
 from app.services.notifier import Notifier
 from app.unit_of_work import UnitOfWork
 
+#: Password guesses per account that the unit tests' login throttle allows.
+ACCOUNT_GUESSES = 3
+
 
 class FakeUserRepository:
     """Users in a dict. ``create`` and ``update`` enforce case-insensitive uniqueness."""

@@ -27,30 +27,20 @@ from app.schemas.user import UserCreate
 from app.services.account_service import AccountService
 from app.services.account_tokens import AccountTokens, EmailVerification
 from app.services.limits import Limit
-from app.utils.throttle import InMemoryFailureCounter, LoginThrottle, RateLimits, ThrottleRule
+from app.utils.throttle import InMemoryFailureCounter, LoginThrottle, RateLimits
 from app.utils.tokens import token_digest
 from tests.factories import UserFactory
-from tests.unit.fakes import FakeAccountTokenRepository, FakeNotifier, FakeTokenRepository, FakeUserRepository
+from tests.unit.fakes import (
+    ACCOUNT_GUESSES,
+    FakeAccountTokenRepository,
+    FakeNotifier,
+    FakeTokenRepository,
+    FakeUserRepository,
+)
 
 VERIFICATION_LIMIT = 2
 REGISTRATION_LIMIT = 2
-ACCOUNT_LIMIT = 3
 LIFETIME = timedelta(hours=24)
-
-
-@pytest.fixture
-def users() -> FakeUserRepository:
-    return FakeUserRepository()
-
-
-@pytest.fixture
-def account_tokens() -> FakeAccountTokenRepository:
-    return FakeAccountTokenRepository()
-
-
-@pytest.fixture
-def notifier() -> FakeNotifier:
-    return FakeNotifier()
 
 
 @pytest.fixture
@@ -61,20 +51,6 @@ def limits() -> RateLimits:
             Limit.VERIFICATION_PER_ACCOUNT: (VERIFICATION_LIMIT, 60),
             Limit.REGISTRATION_PER_CLIENT: (REGISTRATION_LIMIT, 60),
         },
-    )
-
-
-@pytest.fixture
-def sessions(users: FakeUserRepository) -> FakeTokenRepository:
-    return FakeTokenRepository(users)
-
-
-@pytest.fixture
-def login_throttle() -> LoginThrottle:
-    return LoginThrottle(
-        InMemoryFailureCounter(),
-        account_rule=ThrottleRule("account", ACCOUNT_LIMIT, 60),
-        client_rule=ThrottleRule("client", 100, 60),
     )
 
 
@@ -395,14 +371,14 @@ class TestChangePassword:
     async def test_wrong_current_passwords_count_like_failed_logins(
         self, service: AccountService, login_throttle: LoginThrottle, alice: User, current_password_wrong: MagicMock
     ) -> None:
-        for _ in range(ACCOUNT_LIMIT):
+        for _ in range(ACCOUNT_GUESSES):
             with pytest.raises(CurrentPasswordInvalidError):
                 await service.change_password(alice, "a guess", NEW, None)
 
         with pytest.raises(TooManyAttemptsError):
             await service.change_password(alice, "another guess", NEW, None)
 
-        assert current_password_wrong.call_count == ACCOUNT_LIMIT  # the refused guess is not even checked
+        assert current_password_wrong.call_count == ACCOUNT_GUESSES  # the refused guess is not even checked
         assert await login_throttle.begin_attempt(alice.email, "203.0.113.1") is not None  # logins are locked too
 
     @pytest.mark.parametrize("new", ["alice@example.com", "Alice"], ids=["the-email", "the-username"])
@@ -464,7 +440,7 @@ class TestDeleteAccount:
     async def test_guesses_count_like_failed_logins(
         self, service: AccountService, users: FakeUserRepository, alice: User, current_password_wrong: MagicMock
     ) -> None:
-        for _ in range(ACCOUNT_LIMIT):
+        for _ in range(ACCOUNT_GUESSES):
             with pytest.raises(CurrentPasswordInvalidError):
                 await service.delete_account(alice, "a guess")
         current_password_wrong.return_value = True  # even the right password, now

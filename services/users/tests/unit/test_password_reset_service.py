@@ -15,49 +15,26 @@ from app.services.account_tokens import AccountTokens
 from app.services.limits import Limit
 from app.services.password_reset_service import PasswordResetService, ResetLinkSender
 from app.utils.password import verify_password
-from app.utils.throttle import InMemoryFailureCounter, LoginThrottle, RateLimits, ThrottleRule
+from app.utils.throttle import InMemoryFailureCounter, LoginThrottle, RateLimits
 from app.utils.tokens import token_digest
 from tests.factories import UserFactory
-from tests.unit.fakes import FakeAccountTokenRepository, FakeNotifier, FakeTokenRepository, FakeUserRepository
+from tests.unit.fakes import (
+    ACCOUNT_GUESSES,
+    FakeAccountTokenRepository,
+    FakeNotifier,
+    FakeTokenRepository,
+    FakeUserRepository,
+)
 
 LIFETIME = timedelta(minutes=30)
-LIMIT = 3
+LIMIT = ACCOUNT_GUESSES  # the rate limits here, like the login throttle, allow this many
 CLIENT = "203.0.113.9"
 NEW_PASSWORD = "Brand-new-passphrase-42"
 
 
 @pytest.fixture
-def users() -> FakeUserRepository:
-    return FakeUserRepository()
-
-
-@pytest.fixture
-def account_tokens() -> FakeAccountTokenRepository:
-    return FakeAccountTokenRepository()
-
-
-@pytest.fixture
-def sessions(users: FakeUserRepository) -> FakeTokenRepository:
-    return FakeTokenRepository(users)
-
-
-@pytest.fixture
-def notifier() -> FakeNotifier:
-    return FakeNotifier()
-
-
-@pytest.fixture
 def limits() -> RateLimits:
     return RateLimits(InMemoryFailureCounter(), dict.fromkeys(Limit, (LIMIT, 60)))
-
-
-@pytest.fixture
-def login_throttle() -> LoginThrottle:
-    return LoginThrottle(
-        InMemoryFailureCounter(),
-        account_rule=ThrottleRule("account", LIMIT, 60),
-        client_rule=ThrottleRule("client", 100, 60),
-    )
 
 
 @pytest.fixture

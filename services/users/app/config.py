@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import EmailStr, Field, HttpUrl, SecretStr, model_validator
 
 from servicekit.settings import ServiceSettings
 
@@ -41,6 +41,29 @@ class Settings(ServiceSettings):
     login_max_failures_per_client: int = Field(default=100, ge=1)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
 
+    #: Limits of the account flows, each counted per ``rate_limit_window_seconds``: 429 past them.
+    rate_limit_window_seconds: int = Field(default=3600, ge=1)
+    #: Above what one address registers legitimately, below a flood (NAT and proxies share addresses).
+    registrations_per_client: int = Field(default=50, ge=1)
+    #: A client refreshes about once per access token lifetime (15 minutes); this is far above.
+    refreshes_per_family: int = Field(default=60, ge=1)
+    verification_emails_per_account: int = Field(default=5, ge=1)
+    #: Each counts forgot-password requests and, apart, reset attempts (per account, per client).
+    password_resets_per_account: int = Field(default=5, ge=1)
+    password_resets_per_client: int = Field(default=20, ge=1)
+
+    #: Whether an account whose email is not verified may log in (``is_verified`` shows it).
+    allow_unverified_login: bool = True
+    verification_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    password_reset_token_ttl_seconds: int = Field(default=30 * 60, ge=60)
+    #: Where the links of account emails lead: ``{FRONTEND_URL}/verify-email#token=...``.
+    frontend_url: HttpUrl = HttpUrl("http://localhost:3000")
+
+    #: The superuser created at start-up when there is none (both or neither).
+    first_superuser_email: EmailStr | None = None
+    first_superuser_password: SecretStr | None = None
+    first_superuser_username: str = "admin"
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=1025, ge=1, le=65535)
     smtp_sender: str = "no-reply@users.example.com"
@@ -59,6 +82,17 @@ class Settings(ServiceSettings):
             )
             raise ValueError(msg)
         return self
+
+    @model_validator(mode="after")
+    def _first_superuser_needs_both(self) -> Settings:
+        if (self.first_superuser_email is None) != (self.first_superuser_password is None):
+            msg = "FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD are set together or not at all"
+            raise ValueError(msg)
+        return self
+
+    def frontend_link(self, path: str) -> str:
+        """``FRONTEND_URL`` joined with ``path`` (one slash between them)."""
+        return f"{str(self.frontend_url).rstrip('/')}/{path.lstrip('/')}"
 
 
 @lru_cache

@@ -9,13 +9,16 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
 
-from app.api import auth, errors, health, notifications, posts, users
+from app.api import admin, auth, errors, health, notifications, posts, users
+from app.cli import ensure_first_superuser
 from app.config import Settings, get_settings
 from app.database import APPLICATION_NAME, ReadDatabase, create_engine, create_session_factory
+from app.services.limits import Limit
 from app.utils.throttle import (
     FailureCounter,
     InMemoryFailureCounter,
     LoginThrottle,
+    RateLimits,
     RedisFailureCounter,
     ThrottleRule,
 )
@@ -39,6 +42,24 @@ def build_login_throttle(settings: Settings, redis: Redis | None, rejections: Co
     )
 
 
+def build_rate_limits(settings: Settings, redis: Redis | None) -> RateLimits:
+    """The account flows' limits (``app.services.limits.Limit``), in the login throttle's store."""
+    counter: FailureCounter = RedisFailureCounter(redis) if redis is not None else InMemoryFailureCounter()
+    window = settings.rate_limit_window_seconds
+    return RateLimits(
+        counter,
+        {
+            Limit.REGISTRATION_PER_CLIENT: (settings.registrations_per_client, window),
+            Limit.REFRESH_PER_FAMILY: (settings.refreshes_per_family, window),
+            Limit.VERIFICATION_PER_ACCOUNT: (settings.verification_emails_per_account, window),
+            Limit.RESET_REQUEST_PER_ACCOUNT: (settings.password_resets_per_account, window),
+            Limit.RESET_REQUEST_PER_CLIENT: (settings.password_resets_per_client, window),
+            Limit.RESET_PER_ACCOUNT: (settings.password_resets_per_account, window),
+            Limit.RESET_PER_CLIENT: (settings.password_resets_per_client, window),
+        },
+    )
+
+
 def login_throttle_rejections(registry: CollectorRegistry) -> Counter:
     return Counter(
         "login_throttle_rejections", "Password attempts refused as over a limit, by rule", ["rule"], registry=registry
@@ -56,7 +77,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.session_factory = create_session_factory(engine)
     app.state.read_db = ReadDatabase(engine)
     app.state.login_throttle = build_login_throttle(settings, redis, app.state.login_throttle_rejections)
+    app.state.rate_limits = build_rate_limits(settings, redis)
     try:
+        await ensure_first_superuser(app.state.session_factory, settings)
         yield
     finally:
         await engine.dispose()
@@ -73,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Registration, authentication, profiles, posts and notifications.",
         lifespan=lifespan,
     )
-    for module in (users, auth, posts, notifications, health):
+    for module in (users, auth, posts, notifications, admin, health):
         application.include_router(module.router, prefix=API_PREFIX)
     application.include_router(health.router, include_in_schema=False)
     errors.install(application)

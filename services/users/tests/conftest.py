@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from httpx import AsyncClient
 from hypothesis import settings as hypothesis_settings
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.config import Settings, get_settings
@@ -29,6 +30,7 @@ from servicekit.testing.app_client import app_client
 from servicekit.testing.settings import restored_afterwards
 from tests.factories import UserFactory
 from tests.support.databases import DATABASES
+from tests.support.redis_keys import SavedKeys
 from tests.support.smtp import RecordingHandler, SmtpServer
 
 #: Property tests assert behaviour, never timing: Hypothesis's per-example deadline would fail
@@ -151,3 +153,23 @@ async def user(db_session: AsyncSession) -> User:
 def auth_headers(user: User) -> dict[str, str]:
     """Bearer headers of ``user`` (an access token made like the seed makes one)."""
     return {"Authorization": f"Bearer {create_access_token({'sub': str(user.id)})}"}
+
+
+@pytest.fixture
+async def redis(use_redis: str) -> AsyncIterator[Redis]:
+    """A client of the test's Redis (the service is configured with it: ``use_redis``)."""
+    connection = Redis.from_url(use_redis)
+    try:
+        yield connection
+    finally:
+        await connection.aclose()
+
+
+@pytest.fixture
+async def saved_keys(redis: Redis) -> AsyncIterator[SavedKeys]:
+    """Whatever the test, passing or failing, did to the keys it saved is undone afterwards."""
+    saved = SavedKeys(redis)
+    try:
+        yield saved
+    finally:
+        await saved.restore()

@@ -33,11 +33,12 @@ class ServiceSettings:
     defaults: Mapping[str, object]
 
 
-_PLACEHOLDER_SECRET = secrets.token_urlsafe(48)
+#: Also a well-formed URL, so it stands for required URL settings as well (``FRONTEND_URL``).
+_PLACEHOLDER_SECRET = "https://placeholder.invalid/" + secrets.token_urlsafe(48)
 
 
 def placeholder_secret() -> str:
-    """A value of the shape a secret store provides: long and random (one per run)."""
+    """A value of the shape a secret store provides: long and random (one per run), and a URL."""
     return _PLACEHOLDER_SECRET
 
 

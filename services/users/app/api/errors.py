@@ -15,9 +15,11 @@ from app.exceptions import (
     AuthenticationError,
     ConflictError,
     DomainError,
+    LinkTokenInvalidError,
     NotFoundError,
     PermissionDeniedError,
     TooManyAttemptsError,
+    WeakPasswordError,
 )
 from servicekit.errors import DomainErrorTable, error_responses, install_error_handlers
 
@@ -33,6 +35,8 @@ def _headers(error: Exception) -> Mapping[str, str]:
 status_table = DomainErrorTable(
     base=DomainError,
     statuses=(
+        (LinkTokenInvalidError, 400),
+        (WeakPasswordError, 422),
         (TooManyAttemptsError, 429),
         (NotFoundError, 404),
         (ConflictError, 409),

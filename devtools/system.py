@@ -147,6 +147,13 @@ class ServiceProcess:
     def running(self) -> bool:
         return self._executor is not None and self._executor.running()
 
+    @property
+    def pid(self) -> int | None:
+        """The process's id while it runs (its children, e.g. uvicorn's workers, are under it)."""
+        if self._executor is None or self._executor.process is None:
+            return None
+        return self._executor.process.pid
+
     def output(self) -> str:
         if self.log_path is None or not self.log_path.exists():
             return ""
@@ -158,9 +165,11 @@ class ServiceProcess:
             self._log = None
 
 
-def api_command(service: str, port: int) -> list[str]:
+def api_command(service: str, port: int, workers: int = 1) -> list[str]:
     """uvicorn through ``servicekit.server``: graceful SIGTERM (exit 0), no proxy headers trusted."""
-    return [sys.executable, "-m", "servicekit.server", "app.main:app", "--service-name", service, "--port", str(port)]
+    command = [sys.executable, "-m", "servicekit.server", "app.main:app", "--service-name", service]
+    command += ["--port", str(port)]
+    return [*command, "--workers", str(workers)] if workers > 1 else command
 
 
 def worker_command() -> list[str]:
@@ -172,7 +181,9 @@ class System:
     """The users API, the orders API and the orders worker on one database server.
 
     ``env`` holds what every process gets (e.g. ``ENVIRONMENT``); each service gets its own
-    ``DATABASE_URL``, and the orders processes ``USERS_SERVICE_URL``.
+    ``DATABASE_URL``, and the orders processes ``USERS_SERVICE_URL``. ``api_workers`` server
+    processes serve each API (uvicorn's supervisor above them when more than one), and
+    ``queue_workers`` orders worker processes run (``worker``, then ``worker-2``...).
     """
 
     database_urls: dict[str, str]
@@ -182,6 +193,10 @@ class System:
     orders_port: int
     env: dict[str, str] = field(default_factory=dict)
     users_env: dict[str, str] = field(default_factory=dict)
+    #: Where the (first) worker serves its metrics (``WORKER_METRICS_PORT``); None: not served.
+    worker_metrics_port: int | None = None
+    api_workers: int = 1
+    queue_workers: int = 1
     processes: dict[str, ServiceProcess] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -190,13 +205,20 @@ class System:
         users_url = f"http://127.0.0.1:{self.users_port}"
         orders_env = {**self.env, "DATABASE_URL": self.database_urls["orders"], "USERS_SERVICE_URL": users_url}
         users_env = {**self.env, **self.users_env, "DATABASE_URL": self.database_urls["users"]}
+        users_command = api_command("users", self.users_port, self.api_workers)
+        orders_command = api_command("orders", self.orders_port, self.api_workers)
         self.processes = {
-            "users": self._process("users", "users", api_command("users", self.users_port), users_env, self.users_port),
-            "orders": self._process(
-                "orders", "orders", api_command("orders", self.orders_port), orders_env, self.orders_port
-            ),
-            "worker": self._process("worker", "orders", worker_command(), orders_env, None),
+            "users": self._process("users", "users", users_command, users_env, self.users_port),
+            "orders": self._process("orders", "orders", orders_command, orders_env, self.orders_port),
         }
+        for number in range(1, self.queue_workers + 1):
+            name = "worker" if number == 1 else f"worker-{number}"
+            # Only the first worker serves metrics: the others would find the port taken.
+            worker_env = {**orders_env, **self._worker_env()} if number == 1 else orders_env
+            self.processes[name] = self._process(name, "orders", worker_command(), worker_env, None)
+
+    def _worker_env(self) -> dict[str, str]:
+        return {} if self.worker_metrics_port is None else {"WORKER_METRICS_PORT": str(self.worker_metrics_port)}
 
     def _process(
         self, name: str, service: str, command: list[str], env: dict[str, str], port: int | None
@@ -215,6 +237,11 @@ class System:
     @property
     def worker(self) -> ServiceProcess:
         return self.processes["worker"]
+
+    @property
+    def worker_metrics_url(self) -> str | None:
+        port = self.worker_metrics_port
+        return None if port is None else f"http://127.0.0.1:{port}/metrics"
 
     def migrate(self) -> None:
         if self.log_dir is None:

@@ -1,18 +1,22 @@
-"""Engine, the per-request session boundary, and the transaction-free read side.
+"""Engine, sessions, the transaction scope and the transaction-free read side. No web framework here.
 
 Nothing here connects at import time: a service's lifespan calls :func:`create_engine` and keeps
-the engine, session factory and :class:`ReadDatabase` on ``app.state``.
+the engine, session factory and :class:`ReadDatabase` on ``app.state``; the request's dependencies
+(:mod:`servicekit.dependencies`) use them.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import DateTime, func, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.pool import NullPool
 from sqlalchemy.util import greenlet_spawn
 
 from servicekit.db_errors import is_disconnect
@@ -26,6 +30,21 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class TimestampMixin:
+    """``created_at``/``updated_at`` maintained by the database clock.
+
+    ``eager_defaults`` fetches them with RETURNING on an ORM flush, so no lazy load is ever needed.
+    """
+
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy's own protocol
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
 
 _SYNC_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
 
@@ -57,16 +76,30 @@ def create_engine(settings: ServiceSettings, *, application_name: str) -> AsyncE
     )
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+@asynccontextmanager
+async def unpooled_engine(url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine that keeps no connection between uses, disposed at the end of the block: for
+    one-off work outside a service's lifespan (migrations, test set-up)."""
+    engine = create_async_engine(async_url(url), poolclass=NullPool)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
-async def request_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One session per request: committed when the handler succeeds, rolled back otherwise.
+def create_session_factory(bind: AsyncEngine | AsyncConnection, **options: Any) -> async_sessionmaker[AsyncSession]:
+    """Sessions as a service uses them; tests bind them to a connection inside a transaction
+    (``join_transaction_mode="create_savepoint"``, see :mod:`servicekit.testing.app_client`)."""
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False, **options)
 
-    A service's ``get_db`` dependency delegates here; declared with ``scope="function"``, the
-    commit happens before the response is sent, so a 2xx always means the write is durable. A
-    request that never opened a transaction has nothing to commit.
+
+@asynccontextmanager
+async def transaction_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits when the block succeeds and rolls back when it fails.
+
+    The request boundary (:func:`servicekit.dependencies.get_db`) runs every request in one, and
+    so do the tests' requests, each in a savepoint. A block that never opened a transaction has
+    nothing to commit.
     """
     async with factory() as session:
         try:
@@ -83,22 +116,33 @@ class ReadDatabase:
 
     In service, a query runs on a connection checked out of the engine's pool and used at the
     driver level: no session, no SQLAlchemy execution layer, no transaction (PostgreSQL runs a
-    lone statement in autocommit). Bound to a session instead (``ReadDatabase(session=...)``), it
-    reads inside that session's transaction: tests use this to see data they have not committed.
+    lone statement in autocommit). Bound to a session or a connection instead
+    (``ReadDatabase(session=...)``, ``ReadDatabase(connection=...)``), it reads inside that
+    transaction: what the request (or the test) wrote is seen before it commits.
     """
 
-    def __init__(self, engine: AsyncEngine | None = None, *, session: AsyncSession | None = None) -> None:
-        if (engine is None) == (session is None):
-            msg = "give exactly one of engine and session"
+    def __init__(
+        self,
+        engine: AsyncEngine | None = None,
+        *,
+        session: AsyncSession | None = None,
+        connection: AsyncConnection | None = None,
+    ) -> None:
+        if sum(source is not None for source in (engine, session, connection)) != 1:
+            msg = "give exactly one of engine, session and connection"
             raise ValueError(msg)
         self._engine = engine
         self._session = session
+        self._connection = connection
 
     @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[Any]:
         """The asyncpg connection to run one read on, returned to the pool afterwards."""
         if self._session is not None:
             yield await session_driver_connection(self._session)
+            return
+        if self._connection is not None:
+            yield await _driver_in_transaction(self._connection)
             return
         assert self._engine is not None  # noqa: S101 - guaranteed by __init__
         pooled = await self._engine.raw_connection()
@@ -120,10 +164,16 @@ async def session_driver_connection(session: AsyncSession) -> Any:
     """The asyncpg connection under ``session``, inside its transaction (begun if need be).
 
     What a library that speaks asyncpg (a job queue) uses to write in the session's transaction.
+    """
+    return await _driver_in_transaction(await session.connection())
+
+
+async def _driver_in_transaction(connection: AsyncConnection) -> Any:
+    """The asyncpg connection under ``connection``, inside its transaction.
+
     SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement: until then the
     driver connection is in autocommit, so a statement is sent through SQLAlchemy first.
     """
-    connection = await session.connection()
     driver_connection: Any = (await connection.get_raw_connection()).driver_connection
     if not driver_connection.is_in_transaction():
         await connection.execute(text("SELECT 1"))

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -39,6 +40,7 @@ _CODE_BY_HTTP_STATUS = {
     415: "unsupported_media_type",
 }
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_LOST_RACE_DETAIL = "A concurrent request changed the same data; retry"
 _DESCRIPTIONS = {
     400: "Request body could not be read (e.g. not UTF-8)",
     401: "Missing, invalid, expired or revoked credentials",
@@ -114,7 +116,9 @@ def error_response(
 ) -> JSONResponse:
     request_id = request_id_of(request)
     body = ErrorResponse(detail=detail, code=code, request_id=request_id, errors=errors)
-    all_headers = {"Cache-Control": "no-store", **(headers or {})}
+    # Set here as well as by RequestIdMiddleware: a 500 is sent by Starlette's outermost middleware,
+    # which runs outside every middleware of the app.
+    all_headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **(headers or {})}
     if request_id:
         all_headers["X-Request-ID"] = request_id
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=all_headers)
@@ -158,6 +162,12 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 409, "conflict", "The request conflicts with existing data")
 
 
+async def _lost_race(request: Request, exc: Exception) -> JSONResponse:
+    """An UPDATE or DELETE matched no row, or a serialization failure: a concurrent request won."""
+    logger.info("concurrent update conflict: %s", exc)
+    return error_response(request, 409, "conflict", _LOST_RACE_DETAIL)
+
+
 async def dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """503 with ``Retry-After``: the client may try again, nothing is wrong with its request."""
     logger.error("dependency unavailable: %r", exc)
@@ -176,8 +186,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         case "unavailable":
             return await dependency_unavailable(request, exc)
         case "conflict":
-            logger.info("concurrent update conflict: %s", exc)
-            return error_response(request, 409, "conflict", "A concurrent request changed the same data; retry")
+            return await _lost_race(request, exc)
         case _:
             return await _unexpected_error(request, exc)
 
@@ -208,6 +217,7 @@ def install_error_handlers(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(StaleDataError, _lost_race)
     # The driver's own connection errors come from the read side, which talks to asyncpg directly.
     unavailable_errors = (OperationalError, InterfaceError, PoolTimeoutError, *DRIVER_CONNECTION_ERRORS, *unavailable)
     for error_type in unavailable_errors:

@@ -112,6 +112,17 @@ class PoolCollector(Collector):
         return GaugeMetricFamily("db_pool_connections", "Database pool connections by state", labels=["state"])
 
 
+def engine_pool(app: FastAPI) -> Callable[[], Pool | None]:
+    """``pool`` for :func:`install_metrics`: the pool of ``app.state.engine`` once the lifespan
+    has made the engine (None before)."""
+
+    def pool() -> Pool | None:
+        engine = getattr(app.state, "engine", None)
+        return engine.pool if engine is not None else None
+
+    return pool
+
+
 def install_metrics(
     app: FastAPI, *, settings: ObservabilitySettings, pool: Callable[[], Pool | None] | None = None
 ) -> CollectorRegistry:

@@ -6,6 +6,10 @@ the pool), and this process exits 0: a drained shutdown is a clean exit, not a d
 (plain uvicorn re-raises the signal, so its exit status says "killed"). Logging is configured
 before uvicorn starts (``LOG_LEVEL``, ``LOG_FORMAT``), with uvicorn's access log off; proxy
 headers are trusted only from ``--forwarded-allow-ips``.
+
+``--workers N`` (N > 1) runs N server processes on one listening socket under uvicorn's
+supervisor, which forwards SIGTERM to each and exits 0 once they have drained (benchmarks use
+it; in a container, run one process and let the orchestrator scale).
 """
 
 from __future__ import annotations
@@ -15,13 +19,29 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
+from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from servicekit.observability import ObservabilitySettings, configure_logging
 
 #: uvicorn's own exit status when the app does not start.
 STARTUP_FAILURE = 3
+
+
+class _Config(uvicorn.Config):
+    """uvicorn's configuration; every process it configures (each worker process of
+    ``--workers N`` too) logs through servicekit's handler."""
+
+    def __init__(self, app: str, *, service_name: str, observability: ObservabilitySettings, **options: Any) -> None:
+        self.service_name = service_name
+        self.observability = observability
+        super().__init__(app, **options)
+
+    def configure_logging(self) -> None:
+        super().configure_logging()
+        configure_logging(self.service_name, self.observability)
 
 
 def serve(
@@ -33,14 +53,16 @@ def serve(
     settings: ObservabilitySettings | None = None,
     app_dir: str | None = None,
     forwarded_allow_ips: str | None = None,
+    workers: int = 1,
 ) -> int:
     """Run ``app`` (an import string) until SIGTERM or SIGINT; 0 once it has shut down."""
     settings = settings or ObservabilitySettings()
-    configure_logging(service_name, settings)
     if app_dir is not None:
         sys.path.insert(0, app_dir)
-    config = uvicorn.Config(
+    config = _Config(
         app,
+        service_name=service_name,
+        observability=settings,
         host=host,
         port=port,
         log_config=None,
@@ -49,7 +71,12 @@ def serve(
         proxy_headers=forwarded_allow_ips is not None,
         forwarded_allow_ips=forwarded_allow_ips,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        workers=workers,
     )
+    if workers > 1:
+        # The supervisor handles SIGTERM/SIGINT itself: it stops each worker and waits for it.
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return 0
     server = uvicorn.Server(config)
     # uvicorn restores these handlers once it has shut down, then raises the signal it received
     # again: with them in place that second delivery is noted instead of killing the process.
@@ -80,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--forwarded-allow-ips", default=None, help="proxies whose X-Forwarded-For is trusted (default: none)"
     )
+    parser.add_argument("--workers", type=int, default=1, help="server processes on the one socket (default: 1)")
     arguments = parser.parse_args(argv)
     return serve(
         arguments.app,
@@ -88,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=arguments.port,
         app_dir=arguments.app_dir,
         forwarded_allow_ips=arguments.forwarded_allow_ips,
+        workers=arguments.workers,
     )
 
 

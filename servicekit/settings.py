@@ -1,26 +1,26 @@
-"""Settings every service has: environment, database pool and timeouts, body limit, docs."""
+"""Settings every service has: environment, logging and metrics, database pool and timeouts,
+body limit, docs."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-Environment = Literal["development", "test", "production"]
+from servicekit.observability import ObservabilitySettings
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(ObservabilitySettings):
     """The common part of a service's settings; each service subclasses it with its own fields.
 
-    Environment variables use the upper-case field name.
+    Environment variables use the upper-case field name. Logging, metrics and shutdown settings
+    (and ``environment``) come from :class:`ObservabilitySettings`, which ``servicekit.server``
+    reads on its own before the app is imported.
     """
 
     model_config = SettingsConfigDict(
         env_file=None, extra="ignore", validate_assignment=True, hide_input_in_errors=True
     )
 
-    environment: Environment = "development"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
     db_pool_size: int = Field(default=20, ge=1, le=200)

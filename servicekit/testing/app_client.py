@@ -1,65 +1,68 @@
-"""An httpx client over a running app, each request in a savepoint of the test's transaction."""
+"""An httpx client over a running app (lifespan run, ASGI transport), optionally inside a test's transaction.
+
+Inside a transaction, every request still runs the production request boundary
+(:func:`servicekit.database.transaction_scope`, what ``get_db`` runs), each in a savepoint of the
+test's connection: the boundary's commit releases the savepoint, its rollback undoes the request
+alone, and the test's outer transaction, rolled back afterwards, isolates the test.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
 
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession
+from httpx import ASGITransport, AsyncClient, Response
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from servicekit.database import ReadDatabase
+from servicekit.database import ReadDatabase, create_session_factory, transaction_scope
+from servicekit.dependencies import get_db, get_read_db
+
+_LOCK_KEY = "request_session_lock"
 
 
-def savepoint_per_request(db_session: AsyncSession) -> Callable[[], AsyncIterator[AsyncSession]]:
-    """A ``get_db`` override: each request in a savepoint committed or rolled back like ``get_db``.
+def run_inside(application: FastAPI, connection: AsyncConnection) -> None:
+    """Run every request of ``application`` inside ``connection``'s open transaction.
 
-    The request boundary behaves as in production (a handler that raises after a write leaves
-    nothing; a committed write is seen by the next request) while the test's outer transaction
-    still isolates the test.
+    ``get_db`` keeps its request boundary (:func:`transaction_scope`, as in production) but its
+    sessions join the transaction through a savepoint each: the boundary's commit releases the
+    savepoint, its rollback undoes the request alone. ``get_read_db`` reads on the same
+    connection, so it sees what the test and earlier requests wrote.
+
+    One connection holds one stack of savepoints, so requests sent at once (even to several app
+    instances on this connection) take turns for their sessions: tests of real concurrency use
+    an app with its own sessions (``app_client`` without a connection) instead.
     """
+    sessions = create_session_factory(connection, join_transaction_mode="create_savepoint")
+    one_request_at_a_time: asyncio.Lock = connection.info.setdefault(_LOCK_KEY, asyncio.Lock())
 
-    async def request_in_savepoint() -> AsyncIterator[AsyncSession]:
-        savepoint = await db_session.begin_nested()
-        try:
-            yield db_session
-        except BaseException:
-            if savepoint.is_active:
-                await savepoint.rollback()
-            raise
-        if savepoint.is_active:
-            await savepoint.commit()
+    async def override_get_db() -> AsyncIterator[AsyncSession]:
+        async with one_request_at_a_time, transaction_scope(sessions) as session:
+            yield session
 
-    return request_in_savepoint
+    async def override_get_read_db() -> ReadDatabase:
+        return ReadDatabase(connection=connection)
 
-
-def share_session(
-    application: FastAPI, db_session: AsyncSession, *, get_db: Callable[..., Any], get_read_db: Callable[..., Any]
-) -> None:
-    """Point both database dependencies of ``application`` at ``db_session``.
-
-    ``get_db`` (the request's session, one savepoint per request) and ``get_read_db`` (the
-    transaction-free read side), so every request reads and writes inside the test's transaction.
-    """
-
-    async def read_in_session() -> ReadDatabase:
-        return ReadDatabase(session=db_session)
-
-    application.dependency_overrides[get_db] = savepoint_per_request(db_session)
-    application.dependency_overrides[get_read_db] = read_in_session
+    application.dependency_overrides[get_db] = override_get_db
+    application.dependency_overrides[get_read_db] = override_get_read_db
 
 
 @asynccontextmanager
-async def running_app_client(
-    application: FastAPI, client_host: str = "127.0.0.1", *, raise_app_exceptions: bool = True
+async def app_client(
+    application: FastAPI,
+    connection: AsyncConnection | None = None,
+    client_host: str = "127.0.0.1",
+    *,
+    raise_app_exceptions: bool = True,
 ) -> AsyncIterator[AsyncClient]:
-    """Run ``application`` (lifespan included) and yield a client of it over ASGI.
+    """Run ``application`` and yield a client of it; with ``connection``, inside its transaction.
 
     ``raise_app_exceptions=False`` answers an unhandled error with the app's 500, as a server would.
     """
+    if connection is not None:
+        run_inside(application, connection)
     try:
         async with LifespanManager(application) as manager:
             transport = ASGITransport(
@@ -69,3 +72,17 @@ async def running_app_client(
                 yield client
     finally:
         application.dependency_overrides.clear()
+
+
+async def response_when_a_route_raises(
+    application: FastAPI, error: BaseException, headers: Mapping[str, str] | None = None
+) -> Response:
+    """What ``application`` (fresh, lifespan not run) answers when a route raises ``error``."""
+
+    @application.get("/raises")
+    async def raises() -> None:
+        raise error
+
+    transport = ASGITransport(app=application, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.get("/raises", headers=headers)

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
+import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, TextClause, text
+from sqlalchemy import Connection, MetaData, TextClause, text
 from sqlalchemy.engine import make_url
 
 from devtools import embedded_pg
+from servicekit.database import unpooled_engine
+
+T = TypeVar("T")
 
 
 def database_name(url: str) -> str:
@@ -100,3 +106,77 @@ def create_empty_database(server: TestServer) -> str:
     name = f"{server.template}_scratch_{uuid.uuid4().hex[:8]}"
     asyncio.run(embedded_pg.create_database(server.admin_url, name))
     return server.database_url(name)
+
+
+def run_sync_on(database_url: str, inspection: Callable[[Connection], T]) -> T:
+    """``inspection`` run on a sync connection to ``database_url``, from code without an event loop
+    (as Alembic's commands, which use ``asyncio.run`` themselves)."""
+
+    async def run() -> T:
+        async with unpooled_engine(database_url) as engine, engine.connect() as connection:
+            return await connection.run_sync(inspection)
+
+    return asyncio.run(run())
+
+
+class ServiceDatabases:
+    """One service's test databases: a migrated template per run, a clone of it per xdist worker.
+
+    ``service`` names the template and the hand-off to xdist workers (``<service>_test_server``
+    in ``workerinput``); ``service_root`` holds the service's ``alembic.ini``; ``truncate``
+    empties every table, after tests that commit for real.
+    """
+
+    def __init__(self, service: str, *, service_root: Path, truncate: TextClause) -> None:
+        self.service = service
+        self.service_root = service_root
+        self.truncate = truncate
+
+    @property
+    def handoff_key(self) -> str:
+        return f"{self.service}_test_server"
+
+    def start_server(self, base_dir: Path) -> TestServer:
+        """Start or reach the server, and migrate the run's template database."""
+        return start_server(base_dir, template_prefix=self.service, migrate=alembic_migrator(self.service_root))
+
+    def configure(self, config: pytest.Config, **environment: str) -> str:
+        """Called by ``pytest_configure``: this process's database, migrated; its URL is returned.
+
+        The controlling process starts the server and migrates the template; an xdist worker (or
+        a mutation-testing session) gets both through ``workerinput`` and only clones. The service
+        is then configured through the environment, as a deployment would be: ``ENVIRONMENT=test``,
+        ``DATABASE_URL`` this database, and ``environment``.
+        """
+        worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
+        if worker_input is None:
+            server = self.start_server(Path(tempfile.mkdtemp(prefix=f"{self.service}-tests-")))
+        else:
+            server = TestServer.from_dict(worker_input[self.handoff_key])
+        worker = str(worker_input["workerid"]) if worker_input else "main"
+        database_url = create_worker_database(server, worker)
+        config.stash[SERVICE_RUN] = ServiceRun(self, server, database_url)
+        os.environ.update(ENVIRONMENT="test", DATABASE_URL=database_url, **environment)
+        return database_url
+
+
+@dataclass(frozen=True)
+class ServiceRun:
+    """What :meth:`ServiceDatabases.configure` made in this process."""
+
+    databases: ServiceDatabases
+    server: TestServer
+    database_url: str
+
+
+#: Where :meth:`ServiceDatabases.configure` keeps what it made (the plugin's hooks and fixtures read it).
+SERVICE_RUN = pytest.StashKey[ServiceRun]()
+
+
+def run_of(config: pytest.Config) -> ServiceRun:
+    """What :meth:`ServiceDatabases.configure` made in this process."""
+    try:
+        return config.stash[SERVICE_RUN]
+    except KeyError:
+        msg = "no ServiceDatabases configured: call its configure() from the conftest's pytest_configure"
+        raise RuntimeError(msg) from None

@@ -37,7 +37,8 @@ def test_every_service_image_is_run_by_the_development_compose_file() -> None:
         ("${UNSET-fallback}", "fallback"),
         ("a$${LITERAL}b", "a${LITERAL}b"),
         ("${UNSET}", ""),
-        ("${UNSET:?set it}", placeholder_secret()),
+        # The id is fixed: the value is random per process, and xdist workers must collect alike.
+        pytest.param("${UNSET:?set it}", placeholder_secret(), id="required-unset-gets-a-placeholder"),
         ("${UNSET:+alternative}", ""),
     ],
 )
@@ -119,12 +120,29 @@ def test_schema_violation_is_found(tmp_path: Path) -> None:
         (_set_variable("users-migrate", "SMTP_HOST", None), "users-migrate: does not set SMTP_HOST"),
         (_set_variable("users", "DB_POOL_SIZE", "0"), "users: the users settings refuse the environment"),
         (_set_variable("users", "ENVIRONMENT", "production"), "users: the users settings refuse the environment"),
+        (_set_variable("orders", "USERS_SERVICE_URL", None), "orders: does not set USERS_SERVICE_URL"),
+        (_drop_healthcheck("orders-worker"), "orders-worker: runs python -m app.worker with the image's HEALTHCHECK"),
+        (
+            _set("orders-worker", "healthcheck", {"test": ["CMD", "curl", "-f", "http://127.0.0.1:8000/metrics"]}),
+            "orders-worker: port 8000 is not opened by any *_PORT setting of orders",
+        ),
+        (
+            _set_variable("orders-worker", "WORKER_METRICS_PORT", None),
+            "orders-worker: port 9100 is not opened by any *_PORT setting of orders",
+        ),
+        (_set("orders-worker", "healthcheck", {"test": ["CMD", "true"]}), "orders-worker: its healthcheck asks no"),
     ],
 )
 def test_cross_check_finds_a_broken_reference(tmp_path: Path, mutate: Mutation, expected: str) -> None:
     problems = compose.compose_problems(_broken_copy(tmp_path, mutate))
 
     assert any(expected in problem for problem in problems), problems
+
+
+def test_a_worker_may_disable_its_healthcheck(tmp_path: Path) -> None:
+    broken = _broken_copy(tmp_path, _set("orders-worker", "healthcheck", {"disable": True}))
+
+    assert compose.compose_problems(broken) == []
 
 
 def test_test_runner_variable_that_nothing_reads_is_found(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.deploy.deploy_checks import dockerfile
 from tests.deploy.deploy_checks.repo import REPO_ROOT, all_dockerfiles, service_dockerfiles, service_of_dockerfile
-from tests.deploy.deploy_checks.settings import describe, placeholder_secret, runtime_problems
+from tests.deploy.deploy_checks.settings import placeholders, runtime_problems
 
 GOOD_SERVICE_IMAGE = (REPO_ROOT / "services" / "users" / "Dockerfile").read_text(encoding="utf-8")
 
@@ -40,7 +40,7 @@ def test_service_healthcheck_probes_a_route_of_the_service(path: Path) -> None:
     health_path = dockerfile.healthcheck_path(path)
     assert health_path
     # Required settings stood in for, in case the service builds its app only with them.
-    environment = {variable: placeholder_secret() for variable in describe(service).required}
+    environment = placeholders(service)
     assert runtime_problems(service, environment, {"HEALTHCHECK": health_path}) == []
 
 

@@ -21,9 +21,9 @@ from alembic.script import ScriptDirectory
 
 from devtools import embedded_pg
 from devtools.net import free_port
-from tests.deploy.deploy_checks import recipe
+from tests.deploy.deploy_checks import compose, recipe
 from tests.deploy.deploy_checks.repo import REPO_ROOT, service_dockerfiles, service_of_dockerfile
-from tests.deploy.deploy_checks.settings import describe, placeholder_secret
+from tests.deploy.deploy_checks.settings import placeholders
 
 HEALTHY_WITHIN_SECONDS = 60.0
 
@@ -98,7 +98,7 @@ def test_image_recipe_migrates_serves_and_passes_its_healthcheck(
     service = service_of_dockerfile(dockerfile)
     assert service is not None
     environment = {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", **image.environment}
-    environment.update({variable: placeholder_secret() for variable in describe(service).required})
+    environment.update(placeholders(service))
     environment.update({"DATABASE_URL": database_url, "SMTP_HOST": "127.0.0.1"})
     one_shots = recipe.one_shot_commands(dockerfile, REPO_ROOT / "docker-compose.yml")
     assert one_shots, "no one-shot (migration) service is built from this image"
@@ -120,3 +120,51 @@ def test_image_recipe_migrates_serves_and_passes_its_healthcheck(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+WORKERS = recipe.other_processes(REPO_ROOT / "docker-compose.yml")
+
+
+def _moved_to(port: int, process: recipe.OtherProcess) -> tuple[dict[str, str], list[str]]:
+    """The process's compose environment and healthcheck with the port it asks moved to a free
+    one, on the loopback (``*_ADDRESS`` settings) instead of all interfaces."""
+    environment = {name: compose.interpolate(value) for name, value in process.environment.items()}
+    healthcheck = list(process.healthcheck)
+    for name, value in process.environment.items():
+        if name.endswith("_PORT") and any(f":{value}/" in word for word in healthcheck):
+            environment[name] = str(port)
+            healthcheck = [word.replace(f":{value}/", f":{port}/") for word in healthcheck]
+        elif name.endswith("_ADDRESS"):
+            environment[name] = "127.0.0.1"
+    return environment, healthcheck
+
+
+@pytest.mark.parametrize("process", WORKERS, ids=[process.name for process in WORKERS])
+def test_a_worker_of_an_image_runs_and_passes_its_own_healthcheck(
+    process: recipe.OtherProcess, tmp_path: Path, database_url: str
+) -> None:
+    image = recipe.read(process.dockerfile)
+    venv, workdir = recipe.build(image, tmp_path / "image", sys.executable)
+    service = service_of_dockerfile(process.dockerfile)
+    assert service is not None
+    compose_environment, healthcheck = _moved_to(free_port(), process)
+    environment = {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", **image.environment, **placeholders(service)}
+    environment.update({**compose_environment, "DATABASE_URL": database_url})
+
+    assert _run(healthcheck, workdir, environment).returncode != 0  # nothing listens yet: it can fail
+    for one_shot in recipe.one_shot_commands(process.dockerfile, REPO_ROOT / "docker-compose.yml"):
+        assert _run(one_shot, workdir, environment).returncode == 0
+    executable = shutil.which(process.command[0], path=environment["PATH"])
+    assert executable is not None
+    worker = subprocess.Popen(
+        [executable, *process.command[1:]],
+        cwd=workdir,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until_healthy(healthcheck, worker, workdir, environment)
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0  # SIGTERM is a clean stop

@@ -16,6 +16,7 @@ from tests.deploy.deploy_checks import k8s
 from tests.deploy.deploy_checks.repo import REPO_ROOT, k8s_bases, service_dockerfiles
 
 USERS_BASE = REPO_ROOT / "deploy" / "k8s" / "users"
+ORDERS_BASE = REPO_ROOT / "deploy" / "k8s" / "orders"
 Mutation = Callable[[Path], None]
 
 
@@ -47,7 +48,7 @@ def _container(document: dict[str, Any]) -> dict[str, Any]:
     return container
 
 
-def _drop_secret_variable(name: str) -> Callable[[dict[str, Any]], None]:
+def _drop_variable(name: str) -> Callable[[dict[str, Any]], None]:
     def change(document: dict[str, Any]) -> None:
         container = _container(document)
         container["env"] = [variable for variable in container["env"] if variable["name"] != name]
@@ -132,9 +133,9 @@ BROKEN_BASES: list[tuple[Mutation, str]] = [
     (_commit_a_secret, "Secret/users-secrets: a Secret is committed"),
     (_write("secrets.env.example", "SECRET_KEY=s3cr3t\nDATABASE_URL=\nREDIS_URL=\n"), "SECRET_KEY has a value"),
     (_write("secrets.env.example", "SECRET_KEY=\nREDIS_URL=\n"), "secret key DATABASE_URL is not documented"),
-    (_edit("deployment.yaml", _drop_secret_variable("SECRET_KEY")), "SECRET_KEY is required by users and not provided"),
-    (_edit("migration-job.yaml", _drop_secret_variable("DATABASE_URL")), "Job/users-migrate/migrate: DATABASE_URL is"),
-    (_edit("deployment.yaml", _drop_secret_variable("REDIS_URL")), "REDIS_URL is required by users and not provided"),
+    (_edit("deployment.yaml", _drop_variable("SECRET_KEY")), "SECRET_KEY is required by users and not provided"),
+    (_edit("migration-job.yaml", _drop_variable("DATABASE_URL")), "Job/users-migrate/migrate: DATABASE_URL is"),
+    (_edit("deployment.yaml", _drop_variable("REDIS_URL")), "REDIS_URL is required by users and not provided"),
     (_edit("configmap.yaml", lambda d: d["data"].pop("SMTP_HOST")), "SMTP_HOST is required by users and not provided"),
     (_edit("configmap.yaml", _config("DB_POOL_SIZ", "10")), "DB_POOL_SIZ is not a setting of users"),
     (_edit("configmap.yaml", _config("DB_POOL_SIZE", "0")), "the users settings refuse the environment"),
@@ -145,10 +146,34 @@ BROKEN_BASES: list[tuple[Mutation, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("mutate", "expected"), BROKEN_BASES, ids=[expected for _, expected in BROKEN_BASES])
-def test_base_check_finds_a_broken_manifest(tmp_path: Path, mutate: Mutation, expected: str) -> None:
-    base = tmp_path / "users"
-    shutil.copytree(USERS_BASE, base, ignore=shutil.ignore_patterns("secrets.env"))
+_WORKER = "worker-deployment.yaml"
+
+# The worker runs the image with another command: its probes must ask the port its settings open.
+BROKEN_WORKERS: list[tuple[Mutation, str]] = [
+    (
+        _edit(_WORKER, _set((*_CONTAINER, "livenessProbe", "httpGet", "port"), 8000)),
+        "livenessProbe: port 8000 is not opened by any *_PORT setting of orders",
+    ),
+    (
+        _edit(_WORKER, _drop_variable("WORKER_METRICS_PORT")),
+        "startupProbe: port 9100 is not opened by any *_PORT setting of orders",
+    ),
+    (
+        _edit(_WORKER, _drop_variable("WORKER_METRICS_ADDRESS")),
+        "WORKER_METRICS_PORT 9100 listens on 127.0.0.1 only",
+    ),
+    (_edit(_WORKER, _set((*_CONTAINER, "readinessProbe"), None)), "Deployment/orders-worker/worker: no readinessProbe"),
+    (_edit("configmap.yaml", lambda d: d["data"].pop("USERS_SERVICE_URL")), "USERS_SERVICE_URL is required by orders"),
+]
+
+
+BROKEN = [(USERS_BASE, *broken) for broken in BROKEN_BASES] + [(ORDERS_BASE, *broken) for broken in BROKEN_WORKERS]
+
+
+@pytest.mark.parametrize(("source", "mutate", "expected"), BROKEN, ids=[expected for _, _, expected in BROKEN])
+def test_base_check_finds_a_broken_manifest(tmp_path: Path, source: Path, mutate: Mutation, expected: str) -> None:
+    base = tmp_path / source.name
+    shutil.copytree(source, base, ignore=shutil.ignore_patterns("secrets.env"))
     mutate(base)
 
     problems = k8s.base_problems(base)
@@ -159,7 +184,7 @@ def test_base_check_finds_a_broken_manifest(tmp_path: Path, mutate: Mutation, ex
 def test_replicas_beyond_one_need_the_shared_store_but_one_replica_does_not(tmp_path: Path) -> None:
     base = tmp_path / "users"
     shutil.copytree(USERS_BASE, base, ignore=shutil.ignore_patterns("secrets.env"))
-    _edit("deployment.yaml", _drop_secret_variable("REDIS_URL"))(base)
+    _edit("deployment.yaml", _drop_variable("REDIS_URL"))(base)
     _edit("hpa.yaml", _set(("spec", "minReplicas"), 1))(base)
     _edit("hpa.yaml", _set(("spec", "maxReplicas"), 1))(base)
 

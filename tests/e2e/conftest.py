@@ -13,6 +13,7 @@ import secrets
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,17 +34,23 @@ def admin_url() -> Iterator[str]:
     yield embedded_pg.start(data_dir, cleanup="delete", durable=False).database_url()
 
 
-@pytest.fixture(scope="session")
-def running_system(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+@contextmanager
+def system_on(
+    admin_url: str, log_dir: Path, env: dict[str, str] | None = None, *, worker_metrics_port: int | None = None
+) -> Iterator[System]:
+    """The whole system in production mode on databases of its own, ``env`` on every process;
+    stopped and its databases dropped at the end."""
     run = uuid.uuid4().hex[:10]
     names = {"users": f"e2e_users_{run}", "orders": f"e2e_orders_{run}"}
     system = System(
         database_urls=create_databases(admin_url, names),
-        log_dir=tmp_path_factory.mktemp("logs"),
+        log_dir=log_dir,
         users_port=free_port(),
         orders_port=free_port(),
-        env={"ENVIRONMENT": "production", "REDIS_URL": ""},
+        # Production, with the docs on for the browser test.
+        env={"ENVIRONMENT": "production", "REDIS_URL": "", "DOCS_ENABLED": "true", **(env or {})},
         users_env={"SECRET_KEY": secrets.token_urlsafe(48)},
+        worker_metrics_port=worker_metrics_port,
     )
     try:
         system.migrate()
@@ -54,6 +61,12 @@ def running_system(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
             system.stop()
         finally:
             drop_databases(admin_url, names)
+
+
+@pytest.fixture(scope="session")
+def running_system(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    with system_on(admin_url, tmp_path_factory.mktemp("logs")) as system:
+        yield system
 
 
 @pytest.fixture

@@ -13,10 +13,14 @@ DEVELOPMENT_USERS_SERVICE_URL = "http://127.0.0.1:8000"
 
 
 class Settings(ServiceSettings):
-    """Every tunable of the orders service. Environment variables use the upper-case field name."""
+    """Every tunable of the orders service. Environment variables use the upper-case field name.
+
+    Logging, metrics and shutdown settings come from :class:`ServiceSettings`.
+    """
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/orders"
-    users_service_url: AnyHttpUrl | None = None
+    #: Defaults to the local users service of development (``make run``); production must set it.
+    users_service_url: AnyHttpUrl = AnyHttpUrl(DEVELOPMENT_USERS_SERVICE_URL)
 
     #: Connecting to the users service; a refused or unreachable port fails fast.
     users_connect_timeout_seconds: float = Field(default=1.0, gt=0)
@@ -43,10 +47,16 @@ class Settings(ServiceSettings):
     #: Longest delay between two retries of a job.
     worker_retry_max_delay_seconds: float = Field(default=10.0, gt=0)
     worker_concurrency: int = Field(default=20, ge=2)
+    #: Port of the worker's own ``/metrics`` (jobs and queue); unset: not served. Never public.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    #: Address the worker's metrics listen on: ``0.0.0.0`` in a container, so probes reach them.
+    worker_metrics_address: str = "127.0.0.1"
+    #: How often the worker reads the queue's depth and oldest job for its metrics.
+    worker_queue_metrics_interval_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def _users_service_url_required_in_production(self) -> Settings:
-        if self.is_production and self.users_service_url is None:
+        if self.is_production and "users_service_url" not in self.model_fields_set:
             msg = "USERS_SERVICE_URL must be set when ENVIRONMENT=production"
             raise ValueError(msg)
         return self
@@ -54,8 +64,7 @@ class Settings(ServiceSettings):
     @property
     def users_base_url(self) -> str:
         """The users service's base URL, without a trailing slash."""
-        url = str(self.users_service_url) if self.users_service_url is not None else DEVELOPMENT_USERS_SERVICE_URL
-        return url.rstrip("/")
+        return str(self.users_service_url).rstrip("/")
 
 
 @lru_cache

@@ -5,16 +5,11 @@ Every exception carries a stable machine-readable ``code`` that clients can rely
 
 from __future__ import annotations
 
+from servicekit import exceptions
 
-class DomainError(Exception):
-    """Base of every error the service reports to its callers on purpose."""
 
-    code = "domain_error"
-    default_message = "The request could not be processed"
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
+class DomainError(exceptions.DomainError):
+    """Base of every error the orders service reports to its callers on purpose."""
 
 
 class NotAuthenticatedError(DomainError):

@@ -11,10 +11,14 @@ from app.api import errors, health, orders
 from app.clients.users import create_users_client
 from app.config import Settings, get_settings
 from app.database import APPLICATION_NAME
+from servicekit.application import service_app
 from servicekit.database import ReadDatabase, create_engine, create_session_factory
+from servicekit.metrics import engine_pool, install_metrics
 from servicekit.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from servicekit.observability import install_observability
 
 API_PREFIX = "/api/v1"
+SERVICE_NAME = "orders"
 
 
 @asynccontextmanager
@@ -38,20 +42,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application. Settings are validated here, so bad configuration stops start-up."""
     settings = settings or get_settings()
-    docs = settings.serve_docs
-    application = FastAPI(
+    application = service_app(
+        settings,
         title="Orders service",
-        version="1.0.0",
         summary="Orders of the users service's users, confirmed asynchronously by a worker.",
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
     )
     for module in (orders, health):
         application.include_router(module.router, prefix=API_PREFIX)
     errors.install(application)
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_metrics(application, settings=settings, pool=engine_pool(application))
+    install_observability(application, service_name=SERVICE_NAME, settings=settings)
     application.add_middleware(RequestIdMiddleware)
     return application
 

@@ -5,16 +5,11 @@ Every exception carries a stable machine-readable ``code`` that clients can rely
 
 from __future__ import annotations
 
+from servicekit import exceptions
 
-class DomainError(Exception):
-    """Base of every error the service reports to its callers on purpose."""
 
-    code = "domain_error"
-    default_message = "The request could not be processed"
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
+class DomainError(exceptions.DomainError):
+    """Base of every error the users service reports to its callers on purpose."""
 
 
 class NotFoundError(DomainError, LookupError):
@@ -86,3 +81,42 @@ class TooManyAttemptsError(DomainError):
     def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
         self.retry_after_seconds = max(1, retry_after_seconds)
         super().__init__(message)
+
+
+class LinkTokenInvalidError(DomainError):
+    """A token from an emailed link that is unknown, used, expired, or no longer matches its account."""
+
+    code = "invalid_link_token"
+    default_message = "This link is invalid or has expired"
+
+
+class VerificationTokenInvalidError(LinkTokenInvalidError):
+    code = "invalid_verification_token"
+    default_message = "This verification link is invalid or has expired; ask for a new one"
+
+
+class ResetTokenInvalidError(LinkTokenInvalidError):
+    code = "invalid_reset_token"
+    default_message = "This password reset link is invalid or has expired; ask for a new one"
+
+
+class WeakPasswordError(DomainError):
+    """A new password the policy refuses for this account (the request schema checks the rest)."""
+
+    code = "weak_password"
+    default_message = "The password must differ from the account's email and username"
+
+
+class EmailNotVerifiedError(PermissionDeniedError):
+    code = "email_not_verified"
+    default_message = "Verify your email address before logging in"
+
+
+class AlreadyVerifiedError(ConflictError):
+    code = "already_verified"
+    default_message = "The email address is already verified"
+
+
+class CannotDeactivateSelfError(ConflictError):
+    code = "cannot_deactivate_self"
+    default_message = "A superuser cannot deactivate their own account"

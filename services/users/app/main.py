@@ -8,21 +8,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
-from sqlalchemy.pool import Pool
 
-from app.api import auth, health, notifications, posts, users
-from app.api.errors import install_error_handlers
+from app.api import admin, auth, errors, health, notifications, posts, users
+from app.cli import ensure_first_superuser
 from app.config import Settings, get_settings
-from app.database import ReadDatabase, create_engine, create_session_factory
+from app.database import APPLICATION_NAME, ReadDatabase, create_engine, create_session_factory
+from app.services.limits import Limit
 from app.utils.throttle import (
     FailureCounter,
     InMemoryFailureCounter,
     LoginThrottle,
+    RateLimits,
     RedisFailureCounter,
     ThrottleRule,
 )
-from servicekit.docs import install_offline_docs
-from servicekit.metrics import install_metrics
+from servicekit.application import service_app
+from servicekit.metrics import engine_pool, install_metrics
 from servicekit.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from servicekit.observability import install_observability
 
@@ -41,6 +42,24 @@ def build_login_throttle(settings: Settings, redis: Redis | None, rejections: Co
     )
 
 
+def build_rate_limits(settings: Settings, redis: Redis | None) -> RateLimits:
+    """The account flows' limits (``app.services.limits.Limit``), in the login throttle's store."""
+    counter: FailureCounter = RedisFailureCounter(redis) if redis is not None else InMemoryFailureCounter()
+    window = settings.rate_limit_window_seconds
+    return RateLimits(
+        counter,
+        {
+            Limit.REGISTRATION_PER_CLIENT: (settings.registrations_per_client, window),
+            Limit.REFRESH_PER_FAMILY: (settings.refreshes_per_family, window),
+            Limit.VERIFICATION_PER_ACCOUNT: (settings.verification_emails_per_account, window),
+            Limit.RESET_REQUEST_PER_ACCOUNT: (settings.password_resets_per_account, window),
+            Limit.RESET_REQUEST_PER_CLIENT: (settings.password_resets_per_client, window),
+            Limit.RESET_PER_ACCOUNT: (settings.password_resets_per_account, window),
+            Limit.RESET_PER_CLIENT: (settings.password_resets_per_client, window),
+        },
+    )
+
+
 def login_throttle_rejections(registry: CollectorRegistry) -> Counter:
     return Counter(
         "login_throttle_rejections", "Password attempts refused as over a limit, by rule", ["rule"], registry=registry
@@ -51,14 +70,16 @@ def login_throttle_rejections(registry: CollectorRegistry) -> Counter:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the engine, session factory and throttle store; release them on shutdown."""
     settings = get_settings()
-    engine = create_engine(settings)
+    engine = create_engine(settings, application_name=APPLICATION_NAME)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
     app.state.read_db = ReadDatabase(engine)
     app.state.login_throttle = build_login_throttle(settings, redis, app.state.login_throttle_rejections)
+    app.state.rate_limits = build_rate_limits(settings, redis)
     try:
+        await ensure_first_superuser(app.state.session_factory, settings)
         yield
     finally:
         await engine.dispose()
@@ -69,34 +90,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application. Settings are validated here, so bad configuration stops start-up."""
     settings = settings or get_settings()
-    docs = settings.serve_docs
-    application = FastAPI(
+    application = service_app(
+        settings,
         title="Users service",
-        version="1.0.0",
         summary="Registration, authentication, profiles, posts and notifications.",
         lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url="/openapi.json" if docs else None,
     )
-    if docs:
-        install_offline_docs(application)
-    for module in (users, auth, posts, notifications, health):
+    for module in (users, auth, posts, notifications, admin, health):
         application.include_router(module.router, prefix=API_PREFIX)
     application.include_router(health.router, include_in_schema=False)
-    install_error_handlers(application)
+    errors.install(application)
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    registry = install_metrics(application, settings=settings, pool=lambda: _pool_of(application))
+    registry = install_metrics(application, settings=settings, pool=engine_pool(application))
     application.state.login_throttle_rejections = login_throttle_rejections(registry)
     install_observability(application, service_name=SERVICE_NAME, settings=settings)
     application.add_middleware(RequestIdMiddleware)
     return application
-
-
-def _pool_of(application: FastAPI) -> Pool | None:
-    """The engine's pool once the lifespan has made the engine."""
-    engine = getattr(application.state, "engine", None)
-    return engine.pool if engine is not None else None
 
 
 app = create_app()

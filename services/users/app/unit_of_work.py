@@ -1,9 +1,9 @@
 """The unit of work: the one place a transaction is committed.
 
-The request boundary (``app.api.deps.get_db``) commits when the handler succeeds and rolls back
-when it fails. A service that must keep part of its work *although* the request fails (a refresh
-token family revoked on reuse, then the request refused) says so explicitly: it commits through
-this port, then raises. Repositories never commit or roll back.
+The request boundary (``get_db``, behind ``app.api.deps.SessionDep``) commits when the handler
+succeeds and rolls back when it fails. A service that must keep part of its work *although* the
+request fails (a refresh token family revoked on reuse, then the request refused) says so
+explicitly: it commits through this port, then raises. Repositories never commit or roll back.
 """
 
 from __future__ import annotations

@@ -1,25 +1,23 @@
 """Shared fixtures: real PostgreSQL per xdist worker, the seed's ``db_session`` and ``client``.
 
-Set-up happens once per run in the controlling process (``pytest_configure``): it starts the
-database server (embedded unless ``TEST_DATABASE_URL`` is set) and migrates a template database.
-Each worker then clones its own database from the template and points the service's settings
-at it through the environment, exactly as a deployment would.
+The run's databases and the fixtures on them (``test_server``, ``database_url``, ``test_engine``,
+``db_connection``, ``db_session``, ``truncate_after_test``, ``closed_port``) come from servicekit's
+plugin (:mod:`servicekit.testing.plugin`), configured here: once per run it starts the database
+server (embedded unless ``TEST_DATABASE_URL`` is set) and migrates a template database; each worker
+clones its own database from the template, and the service's settings point at it through the
+environment, exactly as a deployment would.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import tempfile
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from httpx import AsyncClient
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.config import Settings, get_settings
 from app.main import app
@@ -28,16 +26,11 @@ from app.utils.jwt import create_access_token
 from app.utils.password import hash_password, reset_password_hasher_cache
 from devtools.embedded_redis import running_redis
 from devtools.net import free_port
+from servicekit.testing.app_client import app_client
+from servicekit.testing.settings import restored_afterwards
 from tests.factories import UserFactory
-from tests.support.app_client import app_client
-from tests.support.databases import (
-    TRUNCATE_ALL_TABLES,
-    TestServer,
-    create_worker_database,
-    database_name,
-    drop_database,
-    start_server,
-)
+from tests.support.databases import DATABASES
+from tests.support.redis_keys import SavedKeys
 from tests.support.smtp import RecordingHandler, SmtpServer
 
 #: Property tests assert behaviour, never timing: Hypothesis's per-example deadline would fail
@@ -45,99 +38,30 @@ from tests.support.smtp import RecordingHandler, SmtpServer
 hypothesis_settings.register_profile("suite", deadline=None)
 hypothesis_settings.load_profile("suite")
 
+pytest_plugins = ["servicekit.testing.plugin"]
+
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
-_SERVER_KEY = pytest.StashKey[TestServer]()
-_WORKER_DB_KEY = pytest.StashKey[str]()
-
-
-def _worker_id(config: pytest.Config) -> str:
-    worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
-    return str(worker_input["workerid"]) if worker_input else "main"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
-    if worker_input is None:
-        server = start_server(Path(tempfile.mkdtemp(prefix="users-tests-")))
-    else:
-        server = TestServer.from_dict(worker_input["users_test_server"])
-    config.stash[_SERVER_KEY] = server
-    database_url = create_worker_database(server, _worker_id(config))
-    config.stash[_WORKER_DB_KEY] = database_url
-    os.environ.update(
-        ENVIRONMENT="test",
-        DATABASE_URL=database_url,
+    DATABASES.configure(
+        config,
         SECRET_KEY=TEST_SECRET_KEY,
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(free_port()),
+        # The suite hashes thousands of passwords: at OWASP's parameters (the production default,
+        # asserted in tests/unit/test_password.py) each costs ~40 ms of CPU. The same argon2id code
+        # with 1 MiB and one pass costs ~1 ms. Real processes (e2e tiers) keep the defaults.
+        ARGON2_MEMORY_COST_KIB="1024",
+        ARGON2_TIME_COST="1",
     )
     os.environ.pop("REDIS_URL", None)
     get_settings.cache_clear()
     reset_password_hasher_cache()
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """xdist: hand the run's server and template to every worker."""
-    node.workerinput["users_test_server"] = node.config.stash[_SERVER_KEY].as_dict()
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    server = config.stash.get(_SERVER_KEY, None)
-    if server is None:
-        return
-    database_url = config.stash.get(_WORKER_DB_KEY, None)
-    if database_url is not None:
-        drop_database(server, database_name(database_url))
-    if getattr(config, "workerinput", None) is None and not server.embedded:
-        drop_database(server, server.template)
-
-
-@pytest.fixture(scope="session")
-def test_server(pytestconfig: pytest.Config) -> TestServer:
-    return pytestconfig.stash[_SERVER_KEY]
-
-
-@pytest.fixture(scope="session")
-def database_url(pytestconfig: pytest.Config) -> str:
-    """URL of this worker's own database (migrated to head)."""
-    return pytestconfig.stash[_WORKER_DB_KEY]
-
-
-@pytest.fixture(scope="session")
-async def test_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(database_url, poolclass=NullPool)
-    yield engine
-    await engine.dispose()
-
-
 @pytest.fixture
-async def db_connection(test_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One connection in a transaction that is rolled back after the test: its isolation."""
-    async with test_engine.connect() as connection:
-        transaction = await connection.begin()
-        try:
-            yield connection
-        finally:
-            await transaction.rollback()
-
-
-@pytest.fixture
-async def db_session(db_connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
-    """A session inside the test's transaction, which is rolled back after the test.
-
-    ``session.commit()`` (by the test or by the code under test) only releases a savepoint,
-    so every test starts from an empty database, whatever it commits.
-    """
-    session = AsyncSession(bind=db_connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
-    try:
-        yield session
-    finally:
-        await session.close()
-
-
-@pytest.fixture
-async def client(db_connection: AsyncConnection, db_session: AsyncSession) -> AsyncIterator[AsyncClient]:
+async def client(db_connection: AsyncConnection) -> AsyncIterator[AsyncClient]:
     """The app over ASGI, lifespan run, inside the test's transaction.
 
     Each request gets its own session in a savepoint of that transaction, which the request
@@ -147,19 +71,6 @@ async def client(db_connection: AsyncConnection, db_session: AsyncSession) -> As
     """
     async with app_client(app, db_connection) as test_client:
         yield test_client
-
-
-@pytest.fixture
-async def truncate_after_test(test_engine: AsyncEngine) -> AsyncIterator[None]:
-    """For tests that commit for real: every table is emptied afterwards, whatever happens.
-
-    Each xdist worker has its own database, so this never touches another worker's data.
-    """
-    try:
-        yield
-    finally:
-        async with test_engine.begin() as connection:
-            await connection.execute(TRUNCATE_ALL_TABLES)
 
 
 @pytest.fixture
@@ -183,22 +94,9 @@ def mock_settings() -> Iterator[Settings]:
     A test may change any field; every field is restored afterwards, so nothing leaks into
     the tests that run after it in this worker.
     """
-    settings = get_settings()
-    original = settings.model_dump()
-    settings.environment = "test"
-    try:
+    with restored_afterwards(get_settings()) as settings:
+        settings.environment = "test"
         yield settings
-    finally:
-        for name, value in original.items():
-            setattr(settings, name, value)
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A local port that is bound but never listens: connections to it are refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -255,3 +153,23 @@ async def user(db_session: AsyncSession) -> User:
 def auth_headers(user: User) -> dict[str, str]:
     """Bearer headers of ``user`` (an access token made like the seed makes one)."""
     return {"Authorization": f"Bearer {create_access_token({'sub': str(user.id)})}"}
+
+
+@pytest.fixture
+async def redis(use_redis: str) -> AsyncIterator[Redis]:
+    """A client of the test's Redis (the service is configured with it: ``use_redis``)."""
+    connection = Redis.from_url(use_redis)
+    try:
+        yield connection
+    finally:
+        await connection.aclose()
+
+
+@pytest.fixture
+async def saved_keys(redis: Redis) -> AsyncIterator[SavedKeys]:
+    """Whatever the test, passing or failing, did to the keys it saved is undone afterwards."""
+    saved = SavedKeys(redis)
+    try:
+        yield saved
+    finally:
+        await saved.restore()

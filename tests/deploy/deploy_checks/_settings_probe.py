@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ def main() -> None:
 
 def answer(request: dict[str, Any]) -> dict[str, Any]:
     environments: dict[str, dict[str, str]] = request["environments"]
-    from pydantic import SecretStr  # noqa: PLC0415 - after the path set-up, like the service
+    from pydantic import AnyUrl, SecretStr  # noqa: PLC0415 - after the path set-up, like the service
 
     from app.config import Settings  # noqa: PLC0415 - imported from the service's folder on purpose
 
@@ -37,7 +38,12 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
             default = default.get_secret_value()
         if default is not None and not isinstance(default, str | int | float | bool):
             default = str(default)
-        fields[name] = {"env": (prefix + name).upper(), "required": info.is_required(), "default": default}
+        fields[name] = {
+            "env": (prefix + name).upper(),
+            "required": info.is_required(),
+            "default": default,
+            "url": _is_a(info.annotation, AnyUrl),
+        }
 
     def validates(environment: dict[str, str]) -> str | None:
         os.environ.clear()
@@ -57,9 +63,17 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         "defaults": {field["env"]: field["default"] for field in fields.values()},
         "required": sorted(_required(fields, validates)),
         "shared_state": sorted(_shared_state(fields)),
+        "urls": sorted(field["env"] for field in fields.values() if field["url"]),
         "served": served,
         "validation": validation,
     }
+
+
+def _is_a(annotation: Any, kind: type) -> bool:
+    """Whether ``annotation`` is ``kind`` or a union (``X | None``) with it."""
+    if isinstance(annotation, type):
+        return issubclass(annotation, kind)
+    return any(_is_a(argument, kind) for argument in typing.get_args(annotation))
 
 
 def _required(fields: dict[str, dict[str, Any]], validates: Any) -> set[str]:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tests.deploy.deploy_checks import dockerfile as dockerfiles
-from tests.deploy.deploy_checks import settings
+from tests.deploy.deploy_checks import recipe, settings
 from tests.deploy.deploy_checks.repo import (
     REPO_ROOT,
     load_yaml,
+    one_shot_services,
     service_of_dockerfile,
     service_of_image,
     vendored_schema_problems,
@@ -104,6 +106,7 @@ def cross_check_problems(compose_file: Path) -> list[str]:  # noqa: PLR0912 - on
     base = compose_file.parent
     services: dict[str, Any] = document.get("services") or {}
     volumes = set((document.get("volumes") or {}).keys())
+    one_shots = one_shot_services(services)
     problems: list[str] = []
     for name, service in services.items():
         where = f"{compose_file.name}: {name}"
@@ -135,7 +138,43 @@ def cross_check_problems(compose_file: Path) -> list[str]:  # noqa: PLR0912 - on
         environment, env_problems = _environment(service, base)
         problems += [f"{where}: {p}" for p in env_problems]
         problems += [f"{where}: {p}" for p in _variable_problems(name, services, base, environment)]
+        if name not in one_shots:
+            problems += [f"{where}: {p}" for p in _own_process_problems(name, services, base, environment)]
     return problems
+
+
+_HEALTHCHECK_PORT = re.compile(r"https?://[^/\s:'\"]+:(\d+)")
+
+
+def _own_process_problems(name: str, services: Mapping[str, Any], base: Path, environment: dict[str, str]) -> list[str]:
+    """A long-running service that runs another command of its image than the image's server
+    (the worker) must not inherit the image's HEALTHCHECK, which asks the server's port where
+    nothing listens: its own healthcheck asks a port its settings open, or is disabled."""
+    definition = services[name]
+    build = _build(definition, base)
+    service = _python_service(name, services, base)
+    if build is None or service is None or not build[1].is_file() or "command" not in definition:
+        return []
+    command = definition["command"]
+    command = shlex.split(command) if isinstance(command, str) else list(command)
+    if recipe.runs_image_server(build[1], command):
+        return []
+    healthcheck = definition.get("healthcheck")
+    if healthcheck is None:
+        return [f"runs {' '.join(command)} with the image's HEALTHCHECK, which asks the image's server"]
+    if healthcheck.get("disable", False):
+        return []
+    ports = _HEALTHCHECK_PORT.findall(str(healthcheck.get("test", "")))
+    if not ports:
+        return ["its healthcheck asks no http://host:port"]
+    image_environment = dockerfiles.final_environment(build[1])
+    return [
+        problem
+        for port in ports
+        for problem in settings.listening_port_problems(
+            service, {**image_environment, **environment}, port, probed_from_outside=False
+        )
+    ]
 
 
 def _has_healthcheck(service: Mapping[str, Any], base: Path) -> bool:

@@ -9,8 +9,8 @@ from typing import Any
 
 import kubernetes_validate
 
-from tests.deploy.deploy_checks import settings
-from tests.deploy.deploy_checks.repo import load_yaml, load_yaml_documents, service_of_image
+from tests.deploy.deploy_checks import recipe, settings
+from tests.deploy.deploy_checks.repo import SERVICES_DIR, load_yaml, load_yaml_documents, service_of_image
 
 KUBERNETES_VERSION = kubernetes_validate.latest_version()
 SECRET_TEMPLATE = "secrets.env.example"
@@ -149,9 +149,10 @@ def _secret_keys(base: Path) -> set[str]:
 
 
 def _provided(
-    container: Mapping[str, Any], config_maps: Mapping[str, Any], base: Path
+    service: str, container: Mapping[str, Any], config_maps: Mapping[str, Any], base: Path
 ) -> tuple[dict[str, str], list[str]]:
-    """The variables a container gets, secrets stood in for by random values, and bad references."""
+    """The variables a container gets, secrets stood in for (random values, URLs for URL
+    settings), and bad references."""
     environment: dict[str, str] = {}
     problems = []
     secret_keys = _secret_keys(base)
@@ -160,13 +161,13 @@ def _provided(
             data = (config_maps.get(source["configMapRef"]["name"]) or {}).get("data") or {}
             environment.update({key: str(value) for key, value in data.items()})
         if "secretRef" in source:
-            environment.update({key: settings.placeholder_secret() for key in secret_keys})
+            environment.update({key: settings.placeholder(service, key) for key in secret_keys})
     for variable in container.get("env", []):
         reference = (variable.get("valueFrom") or {}).get("secretKeyRef")
         if reference is not None:
             if reference["key"] not in secret_keys:
                 problems.append(f"secret key {reference['key']} is not documented in {SECRET_TEMPLATE}")
-            environment[variable["name"]] = settings.placeholder_secret()
+            environment[variable["name"]] = settings.placeholder(service, variable["name"])
         elif "value" in variable:
             environment[variable["name"]] = str(variable["value"])
     return environment, problems
@@ -211,7 +212,7 @@ def settings_problems(documents: list[dict[str, Any]], base: Path) -> list[str]:
         if service is None:
             continue
         known = settings.describe(service)
-        environment, reference_errors = _provided(container, config_maps, base)
+        environment, reference_errors = _provided(service, container, config_maps, base)
         problems += [f"{where}: {p}" for p in reference_errors]
         required = set(known.required)
         if where.split("/")[0] == "Deployment" and where.split("/")[1] in replicated:
@@ -228,12 +229,36 @@ def settings_problems(documents: list[dict[str, Any]], base: Path) -> list[str]:
         if environment.get("ENVIRONMENT") != "production":
             problems.append(f"{where}: ENVIRONMENT is not production")
         probes = {
-            name: container[name]["httpGet"]["path"]
+            name: container[name]["httpGet"]
             for name in ("livenessProbe", "readinessProbe", "startupProbe")
             if "httpGet" in (container.get(name) or {})
         }
-        problems += [f"{where}: {p}" for p in settings.runtime_problems(service, environment, probes)]
+        if recipe.runs_image_server(SERVICES_DIR / service / "Dockerfile", _command(container)):
+            paths = {name: probe["path"] for name, probe in probes.items()}
+            problems += [f"{where}: {p}" for p in settings.runtime_problems(service, environment, paths)]
+        else:  # another process of the image (the worker): probed where its settings make it listen
+            problems += settings.runtime_problems(service, environment)
+            problems += [
+                f"{where}: {name}: {p}"
+                for name, probe in probes.items()
+                for p in settings.listening_port_problems(
+                    service, environment, _port_number(container, probe["port"]), probed_from_outside=True
+                )
+            ]
     return problems
+
+
+def _command(container: Mapping[str, Any]) -> list[str] | None:
+    """The container's command line (``command`` then ``args``), None when the image's CMD runs."""
+    if "command" in container:
+        return [*container["command"], *container.get("args", [])]
+    return list(container["args"]) if "args" in container else None
+
+
+def _port_number(container: Mapping[str, Any], port: int | str) -> int | str:
+    """A probe's port as a number (a named port looked up among the container's ports)."""
+    named = {entry.get("name"): entry["containerPort"] for entry in container.get("ports", [])}
+    return named.get(port, port) if isinstance(port, str) else port
 
 
 def base_problems(base: Path) -> list[str]:

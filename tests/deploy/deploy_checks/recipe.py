@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.deploy.deploy_checks.dockerfile import Stage, copy_sources, final_environment, in_context, parse
-from tests.deploy.deploy_checks.repo import REPO_ROOT, load_yaml
+from tests.deploy.deploy_checks.repo import REPO_ROOT, load_yaml, one_shot_services
 
 _UV_SYNC = re.compile(r"uv sync(?P<flags>[^&;|]*)")
 
@@ -129,15 +129,68 @@ def one_shot_commands(dockerfile: Path, compose_file: Path) -> list[list[str]]:
     completed (the migrations)."""
     document = load_yaml(compose_file)
     services = document.get("services") or {}
-    awaited = {
-        target
-        for service in services.values()
-        for target, condition in (service.get("depends_on") or {}).items()
-        if isinstance(condition, dict) and condition.get("condition") == "service_completed_successfully"
-    }
+    awaited = one_shot_services(services)
     relative = str(dockerfile.relative_to(REPO_ROOT))
     return [
         _exec_form(service["command"]) if isinstance(service["command"], str) else list(service["command"])
         for name, service in services.items()
         if name in awaited and (service.get("build") or {}).get("dockerfile") == relative and "command" in service
     ]
+
+
+def image_command(dockerfile: Path) -> list[str]:
+    """The final stage's CMD, in exec form."""
+    return _exec_form(parse(dockerfile.read_text(encoding="utf-8"))[-1].of("CMD")[-1].arguments)
+
+
+#: How many words of the image's CMD name its program (``python -m servicekit.server``); the rest
+#: are options an overlay may change.
+_PROGRAM_WORDS = 3
+
+
+def runs_image_server(dockerfile: Path, command: list[str] | None) -> bool:
+    """Whether a container or compose service running ``command`` (None: the image's CMD) runs
+    the image's own server, so that the image's HEALTHCHECK and the API's routes apply to it."""
+    if command is None:
+        return True
+    program = image_command(dockerfile)[:_PROGRAM_WORDS]
+    return command[: len(program)] == program
+
+
+@dataclass(frozen=True)
+class OtherProcess:
+    """A long-running compose service that runs another command of a service image (a worker)."""
+
+    name: str
+    dockerfile: Path
+    command: list[str]
+    environment: dict[str, str]
+    healthcheck: list[str]
+
+
+def other_processes(compose_file: Path) -> list[OtherProcess]:
+    """The compose file's long-running services that run another command of a service image than
+    its server, with a healthcheck of their own (a disabled one is not run)."""
+    services = load_yaml(compose_file).get("services") or {}
+    one_shots = one_shot_services(services)
+    found = []
+    for name, service in services.items():
+        build = service.get("build")
+        if not isinstance(build, dict) or name in one_shots or "command" not in service:
+            continue
+        dockerfile = (compose_file.parent / build.get("context", ".") / build.get("dockerfile", "Dockerfile")).resolve()
+        command = _exec_form(service["command"]) if isinstance(service["command"], str) else list(service["command"])
+        healthcheck = service.get("healthcheck") or {}
+        if runs_image_server(dockerfile, command) or healthcheck.get("disable", False) or "test" not in healthcheck:
+            continue
+        environment = {str(key): str(value) for key, value in (service.get("environment") or {}).items()}
+        found.append(OtherProcess(name, dockerfile, command, environment, _healthcheck_command(healthcheck["test"])))
+    return found
+
+
+def _healthcheck_command(test: str | list[str]) -> list[str]:
+    """A compose healthcheck's ``test`` as a command line (``CMD`` as is, ``CMD-SHELL`` through sh)."""
+    if isinstance(test, str):
+        return ["sh", "-c", test]
+    kind, *words = test
+    return ["sh", "-c", " ".join(words)] if kind == "CMD-SHELL" else list(words)

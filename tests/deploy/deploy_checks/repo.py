@@ -60,6 +60,20 @@ def service_of_image(image: str) -> str | None:
     return service if (SERVICES_DIR / service / "app" / "config.py").is_file() else None
 
 
+def one_shot_services(services: dict[str, Any]) -> set[str]:
+    """Compose services others wait to see completed (the migrations): run once, never health-checked."""
+    awaited = set()
+    for service in services.values():
+        depends_on = service.get("depends_on") or {}
+        if isinstance(depends_on, dict):
+            awaited |= {
+                target
+                for target, condition in depends_on.items()
+                if isinstance(condition, dict) and condition.get("condition") == "service_completed_successfully"
+            }
+    return awaited
+
+
 def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 

@@ -28,15 +28,32 @@ class ServiceSettings:
     variables: frozenset[str]
     required: frozenset[str]
     shared_state: frozenset[str]
+    #: Settings that must be URLs (a random secret cannot stand in for them).
+    urls: frozenset[str]
     defaults: Mapping[str, object]
 
 
-_PLACEHOLDER_SECRET = secrets.token_urlsafe(48)
+#: Also a well-formed URL, so it stands for required URL settings as well (``FRONTEND_URL``).
+_PLACEHOLDER_SECRET = "https://placeholder.invalid/" + secrets.token_urlsafe(48)
 
 
 def placeholder_secret() -> str:
-    """A value of the shape a secret store provides: long and random (one per run)."""
+    """A value of the shape a secret store provides: long and random (one per run), and a URL."""
     return _PLACEHOLDER_SECRET
+
+
+#: What stands in for a URL a deployment provides (``.invalid`` never resolves).
+PLACEHOLDER_URL = "http://placeholder.invalid:8000"
+
+
+def placeholder(service: str, variable: str) -> str:
+    """A stand-in of the shape a deployment provides: a URL where the setting is one, else a secret."""
+    return PLACEHOLDER_URL if variable in describe(service).urls else placeholder_secret()
+
+
+def placeholders(service: str) -> dict[str, str]:
+    """Stand-ins for every variable the service requires."""
+    return {variable: placeholder(service, variable) for variable in describe(service).required}
 
 
 @dataclass(frozen=True)
@@ -106,6 +123,7 @@ def _probe(service: str, request: str) -> ProbeResult:
         variables=frozenset(answer["variables"]),
         required=frozenset(answer["required"]),
         shared_state=frozenset(answer["shared_state"]),
+        urls=frozenset(answer["urls"]),
         defaults=MappingProxyType(answer["defaults"]),
     )
     return ProbeResult(described, answer["validation"], frozenset(answer["served"]))
@@ -127,3 +145,33 @@ def runtime_problems(service: str, environment: dict[str, str], paths: dict[str,
         f"{label}: {path} is not a route of {service}" for label, path in paths.items() if path not in result.served
     ]
     return problems
+
+
+LOOPBACK_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def listening_port_problems(
+    service: str, environment: Mapping[str, str], port: int | str, *, probed_from_outside: bool
+) -> list[str]:
+    """A process of the service other than its image's server (the worker) listens only where its
+    settings say: ``port`` must be the value of one of its ``*_PORT`` settings and, when the probe
+    comes from outside the container (the kubelet), that setting's ``*_ADDRESS`` must not be the
+    loopback."""
+    known = describe(service)
+
+    def current(name: str) -> str | None:
+        value = environment.get(name, known.defaults.get(name))
+        return None if value is None else str(value)
+
+    opening = [name for name in sorted(known.variables) if name.endswith("_PORT") and current(name) == str(port)]
+    if not opening:
+        return [f"port {port} is not opened by any *_PORT setting of {service}"]
+    if not probed_from_outside:
+        return []
+    addresses = {name: current(name.removesuffix("_PORT") + "_ADDRESS") for name in opening}
+    if all(address in LOOPBACK_ADDRESSES for address in addresses.values()):
+        return [
+            f"{name} {port} listens on {address} only: a probe from outside the container cannot reach it"
+            for name, address in addresses.items()
+        ]
+    return []

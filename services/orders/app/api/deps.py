@@ -6,22 +6,19 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.users import RemoteUser, UsersClient
-from app.database import get_db, get_read_db
 from app.exceptions import NotAuthenticatedError
 from app.jobs import PgQueuerJobs
 from app.repositories.order_queries import OrderQueries
 from app.repositories.order_repository import OrderRepository
 from app.services.order_service import OrderService
+from servicekit import dependencies
 from servicekit.database import ReadDatabase
-from servicekit.errors import request_id_of
 
-#: ``scope="function"``: the session commits after the handler returns and *before* the response
-#: is sent, so an acknowledged write is durable.
-SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
-ReadDbDep = Annotated[ReadDatabase, Depends(get_read_db)]
+#: The request's session (committed at the request boundary) and the read side: servicekit's.
+SessionDep = dependencies.SessionDep
+ReadDbDep = dependencies.ReadDbDep
 
 _bearer = HTTPBearer(auto_error=False, description="An access token of the users service")
 _BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -35,11 +32,11 @@ async def _users_client(request: Request) -> UsersClient:
 UsersClientDep = Annotated[UsersClient, Depends(_users_client)]
 
 
-async def _current_user(request: Request, credentials: _BearerDep, users: UsersClientDep) -> RemoteUser:
+async def _current_user(credentials: _BearerDep, users: UsersClientDep) -> RemoteUser:
     """The caller, as the users service identifies the token, asked on every request."""
     if credentials is None:
         raise NotAuthenticatedError
-    return await users.current_user(credentials.credentials, request_id=request_id_of(request))
+    return await users.current_user(credentials.credentials)
 
 
 CurrentUser = Annotated[RemoteUser, Depends(_current_user)]

@@ -5,7 +5,9 @@ timeouts and an overall deadline; idempotent calls (every call here is a GET) ar
 exponential backoff and jitter on transient failures (stamina); a circuit breaker (purgatory)
 stops calling a users service that keeps failing and lets a trial call through after its TTL.
 Every response is validated: a redirect, an oversized or malformed body, or an unexpected
-status is an error, never trusted. Callers get domain errors only:
+status is an error, never trusted. A call made while serving a request carries that request's
+``X-Request-ID`` (servicekit's ``propagate_request_id`` hook), so the users service's log lines
+for it share the id. Callers get domain errors only:
 :class:`NotAuthenticatedError`, :class:`UserNotFoundError`, :class:`UsersServiceUnavailableError`.
 """
 
@@ -27,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.config import Settings
 from app.exceptions import NotAuthenticatedError, UserNotFoundError, UsersServiceUnavailableError
+from servicekit.observability import propagate_request_id
 
 CIRCUIT = "users-service"
 _RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -78,17 +81,17 @@ class UsersClient:
         self._settings = settings
         self._breakers = breakers
 
-    async def current_user(self, token: str, *, request_id: str | None = None) -> RemoteUser:
+    async def current_user(self, token: str) -> RemoteUser:
         """The owner of ``token`` (``GET /api/v1/users/me``), or :class:`NotAuthenticatedError`."""
         headers = {"Authorization": f"Bearer {token}"}
-        answer = await self._get("/api/v1/users/me", headers, request_id)
+        answer = await self._get("/api/v1/users/me", headers)
         if answer.status == HTTPStatus.UNAUTHORIZED:
             raise NotAuthenticatedError
         return _user_from(answer, expected=HTTPStatus.OK)
 
-    async def get_user(self, user_id: int, *, request_id: str | None = None) -> RemoteUser:
+    async def get_user(self, user_id: int) -> RemoteUser:
         """User ``user_id`` (``GET /api/v1/users/{id}``), or :class:`UserNotFoundError`."""
-        answer = await self._get(f"/api/v1/users/{user_id}", {}, request_id)
+        answer = await self._get(f"/api/v1/users/{user_id}", {})
         if answer.status == HTTPStatus.NOT_FOUND and _error_code(answer) == "user_not_found":
             raise UserNotFoundError(user_id)
         user = _user_from(answer, expected=HTTPStatus.OK)
@@ -100,10 +103,8 @@ class UsersClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _get(self, path: str, headers: dict[str, str], request_id: str | None) -> _Answer:
+    async def _get(self, path: str, headers: dict[str, str]) -> _Answer:
         """One idempotent call: under the breaker, retried, within the overall deadline."""
-        if request_id is not None:
-            headers = {**headers, "X-Request-ID": request_id}
         try:
             breaker = await self._breakers.get_breaker(CIRCUIT)
             async with breaker, asyncio.timeout(self._settings.users_deadline_seconds):
@@ -209,6 +210,7 @@ def create_users_client(settings: Settings) -> UsersClient:
         limits=limits,
         follow_redirects=False,
         headers={"Accept": "application/json", "User-Agent": "orders-service"},
+        event_hooks={"request": [propagate_request_id]},
     )
     breakers = AsyncCircuitBreakerFactory(
         default_threshold=settings.users_breaker_threshold,

@@ -9,43 +9,22 @@ is fuzzed past authentication.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from app.main import app, create_app
+from servicekit.testing.fuzz import FUZZ_SETTINGS, empty_tables, fuzz_config
 from servicekit.testing.live_server import serve_in_thread
 from tests.conftest import TRUNCATE_ALL_TABLES
 from tests.support.users_service import FakeUsersService
 
-API = "/api/v1"
-FUZZ_CONFIG: dict[str, Any] = {
-    "generation": {"mode": "all", "deterministic": True, "database": "none"},
-    "checks": {
-        # Schema-valid input may still be refused with 422: rules JSON Schema cannot state (a unit
-        # price with more than two decimal places, an Idempotency-Key reused with another body).
-        "positive_data_acceptance": {"enabled": False},
-        # Schemathesis' list of refusals, plus 413: a body over MAX_BODY_BYTES is refused before parsing.
-        "negative_data_rejection": {
-            "expected-statuses": [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429, "5xx"]
-        },
-    },
-}
-FUZZ_SETTINGS = settings(
-    max_examples=30,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+#: Schema-valid input may still be refused with 422: rules JSON Schema cannot state (a unit price
+#: with more than two decimal places, an Idempotency-Key reused with another body).
+FUZZ_CONFIG = fuzz_config()
 
 schema = schemathesis.openapi.from_dict(app.openapi(), config=schemathesis.Config.from_dict(FUZZ_CONFIG))
 
@@ -63,20 +42,6 @@ class FuzzTarget:
         self.statuses.setdefault(case.operation.label, []).append(response.status_code)
 
 
-def _empty_tables(database_url: str) -> None:
-    """Truncate from this (sync) test's thread, which runs no event loop."""
-
-    async def truncate() -> None:
-        engine = create_async_engine(database_url, poolclass=NullPool)
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(TRUNCATE_ALL_TABLES)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(truncate())
-
-
 @pytest.fixture
 def fuzz_target(users_service: FakeUsersService, database_url: str) -> Iterator[FuzzTarget]:
     """The app over real HTTP on this worker's database, committing for real (emptied afterwards)."""
@@ -85,7 +50,7 @@ def fuzz_target(users_service: FakeUsersService, database_url: str) -> Iterator[
         with serve_in_thread(create_app()) as base_url, requests.Session() as http:
             yield FuzzTarget(base_url, http, token)
     finally:
-        _empty_tables(database_url)
+        empty_tables(database_url, TRUNCATE_ALL_TABLES)
 
 
 @pytest.mark.integration

@@ -41,12 +41,12 @@ async def test_connections_killed_by_the_server_are_a_503_then_the_pool_recovers
     placed = await place_order(live_client, caller[1])
     await live_client.get(f"{ORDERS}/{placed['id']}", headers=caller[1])  # a pooled connection exists
     async with test_engine.begin() as connection:
-        # This test's database only: other tests (xdist workers, concurrent mutants) share the server.
-        # With a timeout, pg_terminate_backend returns once the backend has really exited.
+        # Only this worker's database: other xdist workers' servers share the PostgreSQL server and
+        # the application name. With a timeout, pg_terminate_backend returns once the backend exited.
         await connection.execute(
             text(
-                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
-                " WHERE application_name = :name AND datname = current_database()"
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                "WHERE application_name = :name AND datname = current_database()"
             ),
             {"name": APPLICATION_NAME},
         )

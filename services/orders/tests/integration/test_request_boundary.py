@@ -1,82 +1,22 @@
-"""The request boundary, error bodies, middleware and health, on the real app and database."""
+"""Error bodies, middleware and health, on the real app and database (the request boundary:
+``test_client_fixture.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from decimal import Decimal
-from typing import Annotated
 
 import asyncpg
 import pytest
-from fastapi import Depends
 from httpx import AsyncClient
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import SessionDep
 from app.config import Settings, get_settings
-from app.database import get_db, get_read_db
 from app.main import app, create_app
-from app.models.order import Order
-from app.repositories.order_repository import OrderRepository
-from servicekit.testing.app_client import running_app_client, share_session
+from servicekit.testing.app_client import app_client, response_when_a_route_raises
 from tests.support.orders import ORDERS, TWO_BOOKS
 from tests.support.users_service import FakeUsersService
 
 pytestmark = pytest.mark.integration
-
-
-class _BoomError(Exception):
-    pass
-
-
-async def _write(session: SessionDep) -> None:
-    await OrderRepository(session).insert_order(1, Decimal(0), None, "f" * 64)
-
-
-_Written = Annotated[None, Depends(_write)]
-
-
-@pytest.fixture
-async def writing_client(db_session: AsyncSession, users_service: FakeUsersService) -> AsyncIterator[AsyncClient]:
-    """An app with two extra routes: one writes and succeeds, one writes and then raises."""
-    application = create_app()
-
-    @application.post("/writes")
-    async def writes(_written: _Written) -> None:
-        return None
-
-    @application.post("/writes-then-fails")
-    async def writes_then_fails(_written: _Written) -> None:
-        raise _BoomError
-
-    share_session(application, db_session, get_db=get_db, get_read_db=get_read_db)
-    async with running_app_client(application, raise_app_exceptions=False) as client:
-        yield client
-
-
-async def orders_count(db_session: AsyncSession) -> int:
-    return int((await db_session.execute(select(func.count()).select_from(Order))).scalar_one())
-
-
-async def test_a_handler_that_raises_after_a_write_leaves_nothing(
-    writing_client: AsyncClient, db_session: AsyncSession
-) -> None:
-    response = await writing_client.post("/writes-then-fails")
-
-    assert response.status_code == 500
-    assert response.json()["code"] == "internal_error"
-    assert await orders_count(db_session) == 0
-
-
-async def test_a_committed_write_is_seen_by_the_next_request(
-    writing_client: AsyncClient, db_session: AsyncSession
-) -> None:
-    await writing_client.post("/writes")
-    await writing_client.post("/writes-then-fails")
-
-    assert await orders_count(db_session) == 1
 
 
 async def test_health_live_and_ready(client: AsyncClient, users_service: FakeUsersService) -> None:
@@ -93,7 +33,7 @@ async def test_ready_is_503_when_its_database_is_down(
     mock_settings: Settings, closed_port: int, users_service: FakeUsersService
 ) -> None:
     mock_settings.database_url = f"postgresql://postgres@127.0.0.1:{closed_port}/orders"
-    async with running_app_client(app) as client:
+    async with app_client(app) as client:
         response = await client.get("/api/v1/health/ready")
 
     assert response.status_code == 503
@@ -105,7 +45,7 @@ async def test_a_database_that_is_down_is_503_not_500(
 ) -> None:
     _, token = users_service.add_user()
     mock_settings.database_url = f"postgresql://postgres@127.0.0.1:{closed_port}/orders"
-    async with running_app_client(app) as client:
+    async with app_client(app) as client:
         response = await client.get(ORDERS, headers=users_service.headers(token))
 
     assert response.status_code == 503
@@ -133,17 +73,7 @@ class _PgError(Exception):
     ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
 )
 async def test_errors_become_stable_bodies(error: Exception, status: int, code: str) -> None:
-    from httpx import ASGITransport  # noqa: PLC0415 - only this test talks to a bare app
-
-    application = create_app()
-
-    @application.get("/raises")
-    async def raises() -> None:
-        raise error
-
-    transport = ASGITransport(app=application, raise_app_exceptions=False)
-    async with AsyncClient(transport=transport, base_url="http://test") as bare:
-        response = await bare.get("/raises", headers={"X-Request-ID": "abc-1"})
+    response = await response_when_a_route_raises(create_app(), error, {"X-Request-ID": "abc-1"})
 
     assert response.status_code == status
     assert response.json() == {"detail": response.json()["detail"], "code": code, "request_id": "abc-1"}

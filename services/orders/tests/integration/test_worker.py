@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -26,8 +28,11 @@ from app.queue_worker import register_order_processing, retry_delay, run_worker
 from app.repositories.order_repository import OrderRepository
 from app.services.ports import OrderStore
 from app.services.processing import REJECTED_REASON, OrderProcessor, Outcome, UnitOfWork, sql_unit_of_work
+from devtools.net import free_port
 from servicekit.database import driver_dsn
+from servicekit.metrics import WorkerMetrics
 from servicekit.readiness import wait_until
+from servicekit.testing.metrics import value
 from tests.support.orders import place_order
 from tests.support.users_service import FakeUsersService
 
@@ -168,7 +173,7 @@ async def test_the_worker_processes_committed_orders(
     order = await place_order(live_client, caller[1])
 
     async with worker_queue(database_url) as queue:
-        register_order_processing(queue, live_processor, get_settings())
+        register_order_processing(queue, live_processor, get_settings(), metrics=WorkerMetrics())
         await queue.run(mode=QueueExecutionMode.drain, dequeue_timeout=timedelta(seconds=0.2), batch_size=5)
 
     assert await order_status(test_engine, order["id"]) == "confirmed"
@@ -189,8 +194,9 @@ async def test_an_unreachable_users_service_requeues_the_job_for_later(
         async with test_engine.connect() as connection:
             return bool((await connection.exec_driver_sql("SELECT attempts FROM pgqueuer")).scalar_one() > 0)
 
+    metrics = WorkerMetrics()
     async with worker_queue(get_settings().database_url) as queue:
-        register_order_processing(queue, live_processor, settings)
+        register_order_processing(queue, live_processor, settings, metrics=metrics)
         running = asyncio.create_task(queue.run(dequeue_timeout=timedelta(seconds=0.2)))
         await wait_until(job_retried, deadline_seconds=10, describe="the job's retry")
         queue.shutdown.set()
@@ -202,12 +208,15 @@ async def test_an_unreachable_users_service_requeues_the_job_for_later(
             await connection.exec_driver_sql("SELECT status, attempts, execute_after > now() AS later FROM pgqueuer")
         ).one()
     assert (job.status, job.attempts, job.later) == ("queued", 1, True)
+    assert metrics.registry.get_sample_value("jobs_retried_total") == 1
+    assert metrics.registry.get_sample_value("jobs_processed_total") == 0
 
 
 async def test_run_worker_processes_orders_until_sigterm(
     live_client: AsyncClient, caller: Caller, test_engine: AsyncEngine, mock_settings: Settings
 ) -> None:
     order = await place_order(live_client, caller[1])
+    mock_settings.worker_metrics_port = free_port()
     running = asyncio.create_task(run_worker(mock_settings))
 
     async def confirmed_or_stopped() -> bool:
@@ -215,11 +224,22 @@ async def test_run_worker_processes_orders_until_sigterm(
 
     try:
         await wait_until(confirmed_or_stopped, deadline_seconds=15, describe="the order's confirmation")
+        exposition = await asyncio.to_thread(scrape, mock_settings.worker_metrics_port)
     finally:
         if not running.done():  # a worker that failed to start has no handler: the signal would end the tests
             os.kill(os.getpid(), signal.SIGTERM)  # the worker's own handler: a graceful stop
         await asyncio.wait_for(running, timeout=15)
     assert await order_status(test_engine, order["id"]) == "confirmed"
+
+    assert value(exposition, "jobs_processed_total") == 1
+    with pytest.raises(urllib.error.URLError, match="Connection refused"):  # its metrics server is gone with it
+        scrape(mock_settings.worker_metrics_port)
+
+
+def scrape(port: int) -> str:
+    """A worker's exposition (urllib: respx holds httpx to the users service's fake)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5.0) as response:
+        return str(response.read().decode())
 
 
 def test_retry_delays_double_up_to_the_bound(mock_settings: Settings) -> None:

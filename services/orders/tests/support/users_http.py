@@ -1,7 +1,8 @@
 """A stand-in users service over real HTTP, for tests that run the worker as a process.
 
-It answers ``GET /api/v1/users/{id}`` for the users it knows; ``hold()`` makes those requests wait
-until ``release()``, which is how a test keeps a job in a worker's hands.
+It answers ``GET /api/v1/users/{id}`` for the users it knows (404 for the others, 503 for those in
+``failing``); ``hold()`` makes those requests wait until ``release()``, which is how a test keeps
+a job in a worker's hands.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.routing import Route
 class UsersStandIn:
     def __init__(self) -> None:
         self.users: set[int] = set()
+        self.failing: set[int] = set()
         self.requests: list[int] = []
         self._released = threading.Event()
         self._released.set()
@@ -33,6 +35,8 @@ class UsersStandIn:
         user_id = int(request.path_params["user_id"])
         self.requests.append(user_id)
         await asyncio.to_thread(self._released.wait)
+        if user_id in self.failing:
+            return JSONResponse({"detail": "unavailable", "code": "service_unavailable"}, status_code=503)
         if user_id not in self.users:
             return JSONResponse({"detail": "User not found", "code": "user_not_found"}, status_code=404)
         return JSONResponse({"id": user_id, "username": f"user{user_id}"})

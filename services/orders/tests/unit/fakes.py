@@ -89,7 +89,7 @@ class FakeJobQueue:
 class FakeUserDirectory:
     existing: set[int] = field(default_factory=set)
 
-    async def get_user(self, user_id: int, *, request_id: str | None = None) -> RemoteUser:
+    async def get_user(self, user_id: int) -> RemoteUser:
         if user_id not in self.existing:
             raise UserNotFoundError(user_id)
         return RemoteUser(user_id)

@@ -10,9 +10,11 @@ from app.config import DEVELOPMENT_USERS_SERVICE_URL, Settings
 pytestmark = pytest.mark.unit
 
 
-def test_production_refuses_to_start_without_the_users_service_url() -> None:
-    with pytest.raises(ValidationError, match="USERS_SERVICE_URL"):
-        Settings(environment="production", users_service_url=None)
+def test_production_refuses_to_start_without_the_users_service_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("USERS_SERVICE_URL", raising=False)
+
+    with pytest.raises(ValidationError, match="USERS_SERVICE_URL must be set"):
+        Settings(environment="production")
 
 
 def test_production_starts_with_the_three_settings() -> None:
@@ -24,8 +26,10 @@ def test_production_starts_with_the_three_settings() -> None:
     assert settings.serve_docs is False
 
 
-def test_development_defaults_to_the_local_users_service() -> None:
-    assert Settings(environment="development", users_service_url=None).users_base_url == DEVELOPMENT_USERS_SERVICE_URL
+def test_development_defaults_to_the_local_users_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("USERS_SERVICE_URL", raising=False)
+
+    assert Settings(environment="development").users_base_url == DEVELOPMENT_USERS_SERVICE_URL
 
 
 @pytest.mark.parametrize("url", ["not a url", "ftp://users", ""])

@@ -159,7 +159,7 @@ async def test_an_order_cancelled_during_the_users_call_stays_cancelled(
     order_id = await service.place_order(5, BOOKS, None)
     users = create_autospec(UsersClient, instance=True)
 
-    async def cancel_meanwhile(user_id: int, *, request_id: str | None = None) -> None:
+    async def cancel_meanwhile(user_id: int) -> None:
         await service.cancel(order_id, user_id)
 
     users.get_user.side_effect = cancel_meanwhile

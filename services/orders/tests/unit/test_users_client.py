@@ -55,22 +55,16 @@ def not_found() -> httpx.Response:
     return httpx.Response(404, json={"detail": "User not found", "code": "user_not_found"})
 
 
-async def test_current_user_sends_the_token_and_request_id(client: UsersClient, users_mock: respx.MockRouter) -> None:
+async def test_current_user_sends_the_token(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    """Outside a request no request id is sent (inside one, the served request's id is:
+    ``test_the_callers_own_token_and_request_id_go_to_the_users_service``)."""
     route = users_mock.get(ME).mock(return_value=user())
 
-    found = await client.current_user("tok", request_id="req-1")
+    found = await client.current_user("tok")
 
     assert found == RemoteUser(id=7)
     assert route.calls.last.request.headers["Authorization"] == "Bearer tok"
-    assert route.calls.last.request.headers["X-Request-ID"] == "req-1"
-
-
-async def test_get_user_sends_the_request_id(client: UsersClient, users_mock: respx.MockRouter) -> None:
-    route = users_mock.get(USER_7).mock(return_value=user())
-
-    await client.get_user(7, request_id="req-2")
-
-    assert route.calls.last.request.headers["X-Request-ID"] == "req-2"
+    assert "X-Request-ID" not in route.calls.last.request.headers
 
 
 async def test_every_request_names_its_sender_and_asks_for_json(

@@ -6,48 +6,38 @@ dependencies in a worker thread, which costs more than the work they do.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import tasks
 from app.config import Settings
-from app.database import ReadDatabase, transaction_scope
-from app.exceptions import AuthenticationError
+from app.database import transaction_scope
+from app.emails import EmailNotifier, OutgoingEmail
+from app.exceptions import AuthenticationError, PermissionDeniedError
 from app.models.user import User
+from app.repositories.account_token_repository import AccountTokenRepository
 from app.repositories.post_repository import PostRepository
 from app.repositories.token_repository import TokenRepository
 from app.repositories.user_repository import UserRepository
+from app.services.account_service import AccountService
+from app.services.account_tokens import EmailVerification
+from app.services.admin_service import AdminService
 from app.services.auth_service import AuthService
+from app.services.limits import RateLimiter
+from app.services.password_reset_service import PasswordResetService
 from app.services.post_service import PostService
 from app.services.profile_service import ProfileService
-from app.services.user_service import UserService
 from app.unit_of_work import SqlUnitOfWork
 from app.utils.jwt import AccessTokenClaims
+from servicekit import dependencies
 
-
-async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; commits when the handler succeeds, rolls back otherwise.
-
-    Declared with ``scope="function"`` (see ``SessionDep``), so the commit happens before the
-    response is sent: a 2xx always means the write is durable.
-    """
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    async with transaction_scope(factory) as session:
-        yield session
-
-
-async def get_read_db(request: Request) -> ReadDatabase:
-    """The application's read side (a plain dependency: no per-request set-up or teardown)."""
-    read_db: ReadDatabase = request.app.state.read_db
-    return read_db
-
-
-#: ``scope="function"``: the session commits after the handler returns and *before* the response
-#: is sent, so an acknowledged write is durable.
-SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
+#: The request's session (committed at the request boundary) and the read side: servicekit's.
+SessionDep = dependencies.SessionDep
+ReadDbDep = dependencies.ReadDbDep
 
 
 async def _settings(request: Request) -> Settings:
@@ -56,33 +46,123 @@ async def _settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-ReadDbDep = Annotated[ReadDatabase, Depends(get_read_db)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def get_user_service(session: SessionDep) -> UserService:
-    return UserService(UserRepository(session))
+async def get_notifier(background_tasks: BackgroundTasks, settings: SettingsDep) -> EmailNotifier:
+    """Emails go out after the response, so after the commit: a failed request sends nothing."""
+
+    def after_response(email: OutgoingEmail) -> None:
+        background_tasks.add_task(tasks.send_email, email.to, email.subject, email.text, email.html)
+
+    return EmailNotifier(settings, after_response)
 
 
-async def get_profile_service(request: Request, session: SessionDep) -> ProfileService:
-    return ProfileService(UserRepository(session), TokenRepository(session), request.app.state.login_throttle)
+NotifierDep = Annotated[EmailNotifier, Depends(get_notifier)]
 
 
-async def get_auth_service(request: Request, session: SessionDep, settings: SettingsDep) -> AuthService:
+async def get_rate_limits(request: Request) -> RateLimiter:
+    limits: RateLimiter = request.app.state.rate_limits
+    return limits
+
+
+RateLimitsDep = Annotated[RateLimiter, Depends(get_rate_limits)]
+
+
+async def get_email_verification(
+    session: SessionDep, notifier: NotifierDep, settings: SettingsDep
+) -> EmailVerification:
+    lifetime = timedelta(seconds=settings.verification_token_ttl_seconds)
+    return EmailVerification(AccountTokenRepository(session), notifier, lifetime)
+
+
+EmailVerificationDep = Annotated[EmailVerification, Depends(get_email_verification)]
+
+
+async def get_profile_service(
+    request: Request, session: SessionDep, verification: EmailVerificationDep, notifier: NotifierDep
+) -> ProfileService:
     throttle = request.app.state.login_throttle
-    return AuthService(UserRepository(session), TokenRepository(session), throttle, SqlUnitOfWork(session), settings)
+    return ProfileService(UserRepository(session), TokenRepository(session), throttle, verification, notifier)
+
+
+async def get_transaction_opener(request: Request) -> tasks.TransactionOpener:
+    """Transactions of their own, for work done after the response (the request's has ended)."""
+    return partial(transaction_scope, request.app.state.session_factory)
+
+
+TransactionOpenerDep = Annotated[tasks.TransactionOpener, Depends(get_transaction_opener)]
+
+
+async def get_password_reset_service(
+    request: Request,
+    session: SessionDep,
+    *,
+    notifier: NotifierDep,
+    limits: RateLimitsDep,
+    background_tasks: BackgroundTasks,
+    open_transaction: TransactionOpenerDep,
+    settings: SettingsDep,
+) -> PasswordResetService:
+    def send_later(email: str) -> None:
+        background_tasks.add_task(tasks.send_password_reset_link, open_transaction, settings, email)
+
+    throttle = request.app.state.login_throttle
+    return PasswordResetService(
+        UserRepository(session),
+        AccountTokenRepository(session),
+        TokenRepository(session),
+        notifier,
+        limits=limits,
+        password_attempts=throttle,
+        send_later=send_later,
+    )
+
+
+async def get_account_service(
+    request: Request,
+    session: SessionDep,
+    verification: EmailVerificationDep,
+    *,
+    limits: RateLimitsDep,
+    notifier: NotifierDep,
+) -> AccountService:
+    return AccountService(
+        UserRepository(session),
+        AccountTokenRepository(session),
+        verification,
+        limits=limits,
+        sessions=TokenRepository(session),
+        password_attempts=request.app.state.login_throttle,
+        notifier=notifier,
+    )
+
+
+async def get_auth_service(
+    request: Request, session: SessionDep, settings: SettingsDep, limits: RateLimitsDep
+) -> AuthService:
+    throttle = request.app.state.login_throttle
+    return AuthService(
+        UserRepository(session), TokenRepository(session), throttle, SqlUnitOfWork(session), settings, limits=limits
+    )
+
+
+async def get_admin_service(session: SessionDep) -> AdminService:
+    return AdminService(UserRepository(session), TokenRepository(session))
 
 
 async def get_post_service(session: SessionDep) -> PostService:
     return PostService(PostRepository(session), UserRepository(session))
 
 
-UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 ProfileServiceDep = Annotated[ProfileService, Depends(get_profile_service)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 PostServiceDep = Annotated[PostService, Depends(get_post_service)]
+AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
+PasswordResetServiceDep = Annotated[PasswordResetService, Depends(get_password_reset_service)]
+AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
 
 
 async def _authenticate(credentials: BearerDep, auth: AuthServiceDep) -> tuple[User, AccessTokenClaims] | None:
@@ -115,6 +195,14 @@ async def _current_claims(authenticated: _Required) -> AccessTokenClaims:
     return authenticated[1]
 
 
+async def require_superuser(authenticated: _Required) -> User:
+    """The signed-in user if a superuser (401 without a valid token, 403 for anyone else)."""
+    user = authenticated[0]
+    if not user.is_superuser:
+        raise PermissionDeniedError
+    return user
+
+
 async def _optional_user(authenticated: _Authenticated) -> User | None:
     return authenticated[0] if authenticated is not None else None
 
@@ -126,6 +214,7 @@ async def _client_address(request: Request) -> str:
 CurrentUser = Annotated[User, Depends(_current_user)]
 CurrentClaims = Annotated[AccessTokenClaims, Depends(_current_claims)]
 OptionalUser = Annotated[User | None, Depends(_optional_user)]
+CurrentSuperuser = Annotated[User, Depends(require_superuser)]
 ClientAddress = Annotated[str, Depends(_client_address)]
 
 #: ``openapi_extra`` of a route taking ``OptionalUser``: FastAPI documents every bearer token as

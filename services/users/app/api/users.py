@@ -6,19 +6,28 @@ from fastapi import APIRouter, Query, status
 
 from app.api.deps import (
     OPTIONAL_BEARER_OPENAPI,
+    AccountServiceDep,
+    ClientAddress,
     CurrentClaims,
     CurrentUser,
     OptionalUser,
     PostServiceDep,
     ProfileServiceDep,
     ReadDbDep,
-    UserServiceDep,
 )
 from app.api.errors import error_responses
 from app.repositories.user_repository import PublicProfile, UserQueries
+from app.schemas.auth import MessageResponse
 from app.schemas.common import MAX_INT_ID, EntityId
 from app.schemas.post import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PostPage
-from app.schemas.user import UserCreate, UserPrivateResponse, UserResponse, UserUpdate
+from app.schemas.user import (
+    AccountDeletion,
+    PasswordChange,
+    UserCreate,
+    UserPrivateResponse,
+    UserResponse,
+    UserUpdate,
+)
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -26,15 +35,33 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT_ID)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 409, 422))
-async def register_user(user_data: UserCreate, users: UserServiceDep) -> UserResponse:
-    user = await users.create_user(user_data)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 409, 422, 429))
+async def register_user(user_data: UserCreate, client: ClientAddress, accounts: AccountServiceDep) -> UserResponse:
+    """Create an unverified account and email a verification link to it."""
+    user = await accounts.register(user_data, client)
     return UserResponse.model_validate(user)
 
 
 @router.get("/me", responses=error_responses(401))
 async def read_me(current_user: CurrentUser) -> UserPrivateResponse:
     return UserPrivateResponse.model_validate(current_user)
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(400, 401, 403, 422, 429))
+async def delete_me(body: AccountDeletion, current_user: CurrentUser, accounts: AccountServiceDep) -> None:
+    """Delete the caller's account for good (hard delete: its posts, sessions and tokens go too);
+    the current password is checked and throttled like a login."""
+    await accounts.delete_account(current_user, body.current_password)
+
+
+@router.post("/me/password", responses=error_responses(400, 401, 403, 422, 429))
+async def change_password(
+    body: PasswordChange, current_user: CurrentUser, claims: CurrentClaims, accounts: AccountServiceDep
+) -> MessageResponse:
+    """Change the caller's password (the current one is checked and throttled like a login); every
+    other session of the account ends, the caller's stays."""
+    await accounts.change_password(current_user, body.current_password, body.new_password, claims.session_id)
+    return MessageResponse(detail="Password changed")
 
 
 @router.get("/{user_id}", response_model=UserResponse, responses=error_responses(404, 422))

@@ -6,6 +6,7 @@ from typing import Protocol
 from sqlalchemy import select
 
 from app.models.post import Post
+from app.models.user import User
 from app.repositories.base import SqlRepository
 
 
@@ -14,13 +15,20 @@ class PostRepositoryPort(Protocol):
 
     async def create(self, post: Post) -> Post: ...
     async def get_by_id(self, post_id: int) -> Post | None: ...
+    async def get_if_author_active(self, post_id: int) -> Post | None:
+        """The post, unless its author's account is deactivated (or gone)."""
+        ...
+
     async def get_for_update(self, post_id: int) -> Post | None:
         """The post, row-locked until the transaction ends (None once it is deleted)."""
         ...
 
     async def update(self, post: Post) -> Post: ...
     async def delete(self, post: Post) -> None: ...
-    async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]: ...
+    async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
+        """Published posts of active authors, newest first."""
+        ...
+
     async def list_by_user(self, user_id: int, *, include_drafts: bool, limit: int, offset: int) -> Sequence[Post]: ...
 
 
@@ -32,6 +40,10 @@ class PostRepository(SqlRepository):
 
     async def get_by_id(self, post_id: int) -> Post | None:
         return await self.session.get(Post, post_id)
+
+    async def get_if_author_active(self, post_id: int) -> Post | None:
+        statement = select(Post).join(User, User.id == Post.user_id).where(Post.id == post_id, User.is_active)
+        return (await self.session.scalars(statement)).first()
 
     async def get_for_update(self, post_id: int) -> Post | None:
         """``SELECT ... FOR UPDATE``: concurrent changes of one post queue up behind each other.
@@ -50,8 +62,15 @@ class PostRepository(SqlRepository):
         await self.session.flush()
 
     async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
-        """Newest first."""
-        statement = select(Post).where(Post.published).order_by(Post.id.desc()).limit(limit).offset(offset)
+        """Newest first; a deactivated author's posts are left out (as their profile is 404)."""
+        statement = (
+            select(Post)
+            .join(User, User.id == Post.user_id)
+            .where(Post.published, User.is_active)
+            .order_by(Post.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         return (await self.session.scalars(statement)).all()
 
     async def list_by_user(self, user_id: int, *, include_drafts: bool, limit: int, offset: int) -> Sequence[Post]:

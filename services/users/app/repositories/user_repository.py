@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 
 from app.database import ReadDatabase
@@ -48,6 +49,31 @@ class UserRepositoryPort(Protocol):
     async def get_by_id(self, user_id: int) -> User | None: ...
     async def get_by_email(self, email: str) -> User | None: ...
     async def update(self, user: User) -> User: ...
+    async def get_for_update(self, user_id: int) -> User | None:
+        """The user as committed now, row-locked (``FOR UPDATE``) until the transaction ends.
+
+        Taken before a password, an account's state or the account itself changes: a login that
+        holds the row (``get_for_share``) finishes first, and one that comes later waits and sees
+        the change.
+        """
+        ...
+
+    async def list_users(
+        self, *, email_prefix: str | None, is_active: bool | None, limit: int, offset: int
+    ) -> Sequence[User]:
+        """Accounts by id, optionally those whose email starts with ``email_prefix`` (any letter
+        case, taken literally) and those with this ``is_active``."""
+        ...
+
+    async def has_superuser(self) -> bool: ...
+    async def delete(self, user: User) -> None:
+        """Delete the account and, with it (``ON DELETE CASCADE``), its posts, sessions and tokens."""
+        ...
+
+    async def get_for_share(self, user_id: int) -> User | None:
+        """The user as committed now, locked against ``get_for_update`` (``FOR KEY SHARE``) until
+        the transaction ends: what a login checked stays true until its session is committed."""
+        ...
 
 
 class UserRepository(SqlRepository):
@@ -68,6 +94,31 @@ class UserRepository(SqlRepository):
     async def update(self, user: User) -> User:
         await self._flush_or_raise(UserAlreadyExistsError)
         return user
+
+    async def get_for_update(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id, with_for_update=True, populate_existing=True)
+
+    async def list_users(
+        self, *, email_prefix: str | None, is_active: bool | None, limit: int, offset: int
+    ) -> Sequence[User]:
+        statement = select(User).order_by(User.id).limit(limit).offset(offset)
+        if email_prefix is not None:
+            literal = email_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            statement = statement.where(func.lower(User.email).like(func.lower(literal).concat("%"), escape="\\"))
+        if is_active is not None:
+            statement = statement.where(User.is_active.is_(is_active))
+        return (await self.session.scalars(statement)).all()
+
+    async def has_superuser(self) -> bool:
+        return bool(await self.session.scalar(select(exists().where(User.is_superuser))))
+
+    async def delete(self, user: User) -> None:
+        await self.session.delete(user)
+        await self.session.flush()
+
+    async def get_for_share(self, user_id: int) -> User | None:
+        key_share = {"read": True, "key_share": True}  # FOR KEY SHARE: blocks FOR UPDATE, not updates
+        return await self.session.get(User, user_id, with_for_update=key_share, populate_existing=True)
 
 
 class UserQueries:

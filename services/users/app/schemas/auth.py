@@ -5,12 +5,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from app.schemas.common import RequestModel, TextValue
-from app.schemas.user import PASSWORD_MAX_LENGTH
-from app.utils.tokens import REFRESH_TOKEN_MAX_LENGTH
+from app.schemas.user import PASSWORD_MAX_LENGTH, Email, NewPassword
+from app.utils.tokens import TOKEN_MAX_LENGTH
 
-RefreshTokenValue = Annotated[
-    str, StringConstraints(min_length=1, max_length=REFRESH_TOKEN_MAX_LENGTH, pattern=r"^[A-Za-z0-9_-]+$")
-]
+#: An opaque token as the service issues them (base64url); anything else is refused before any lookup.
+OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=TOKEN_MAX_LENGTH, pattern=r"^[A-Za-z0-9_-]+$")]
+RefreshTokenValue = OpaqueToken
 
 
 class LoginRequest(RequestModel):
@@ -37,3 +37,20 @@ class TokenResponse(BaseModel):
 
 class MessageResponse(BaseModel):
     detail: str
+
+
+class VerifyEmailRequest(RequestModel):
+    """The token from the verification link's fragment (``#token=...``)."""
+
+    token: OpaqueToken
+
+
+class ForgotPasswordRequest(RequestModel):
+    email: Email
+
+
+class ResetPasswordRequest(RequestModel):
+    """The token from the reset link's fragment, and the new password (the policy of registration)."""
+
+    token: OpaqueToken
+    new_password: NewPassword

@@ -70,4 +70,18 @@ class UserPrivateResponse(UserResponse):
 
     is_active: bool
     is_verified: bool
+    is_superuser: bool
     updated_at: datetime
+
+
+#: A password as typed to prove who one is (checked, never stored): any non-empty text.
+CurrentPassword = Annotated[TextValue, Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
+
+
+class PasswordChange(RequestModel):
+    current_password: CurrentPassword
+    new_password: NewPassword
+
+
+class AccountDeletion(RequestModel):
+    current_password: CurrentPassword

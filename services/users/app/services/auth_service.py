@@ -11,6 +11,8 @@ from typing import Protocol
 from app.config import Settings
 from app.exceptions import (
     AccountDisabledTokenError,
+    EmailNotVerifiedError,
+    InvalidCredentialsError,
     InvalidTokenError,
     RefreshTokenReusedError,
     TooManyAttemptsError,
@@ -18,6 +20,7 @@ from app.exceptions import (
 from app.models.user import User
 from app.repositories.token_repository import TokenRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
+from app.services.limits import Limit, RateLimiter, enforce
 from app.services.user_service import UserService
 from app.unit_of_work import UnitOfWork
 from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
@@ -50,8 +53,11 @@ class AuthService:
         throttle: LoginAttemptLimiter,
         unit_of_work: UnitOfWork,
         settings: Settings,
+        *,
+        limits: RateLimiter,
     ) -> None:
         self._users = users
+        self._limits = limits
         self._tokens = tokens
         self._throttle = throttle
         self._unit_of_work = unit_of_work
@@ -62,14 +68,29 @@ class AuthService:
         retry_after = await self._throttle.begin_attempt(email, client)
         if retry_after is not None:
             raise TooManyAttemptsError(retry_after)
-        user = await UserService(self._users).authenticate(email, password)
+        user = await self._lock_unchanged(await UserService(self._users).authenticate(email, password))
         await self._throttle.record_success(email, client)
+        if not user.is_verified and not self._settings.allow_unverified_login:
+            raise EmailNotVerifiedError  # told only to whoever knows the password
         await self._upgrade_hash_if_needed(user, password)
         now = datetime.now(UTC)
         family = await self._tokens.create_family(
             user.id, now + timedelta(seconds=self._settings.refresh_token_ttl_seconds)
         )
         return await self._issue(user.id, family.id, family.expires_at)
+
+    async def _lock_unchanged(self, user: User) -> User:
+        """The account row, locked until the new session is committed, as the password was checked.
+
+        A password reset (or change, deletion, deactivation) locks the row first: if one is under
+        way, this waits for it and then refuses the old password; if this comes first, the reset
+        waits for this session to be committed and then ends it.
+        """
+        checked_hash = user.hashed_password
+        locked = await self._users.get_for_share(user.id)
+        if locked is None or locked.is_active is False or locked.hashed_password != checked_hash:
+            raise InvalidCredentialsError
+        return locked
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate a refresh token. A token used twice, or of a deactivated account, revokes its
@@ -88,6 +109,7 @@ class AuthService:
         if user is None or user.is_active is False:
             await self._revoke_for_good(family.id, now)
             raise AccountDisabledTokenError
+        await enforce(self._limits, Limit.REFRESH_PER_FAMILY, str(family.id))  # refused: the token stays usable
         await self._tokens.mark_used(token, now)
         return await self._issue(family.user_id, family.id, family.expires_at)
 

@@ -42,8 +42,9 @@ class PostService:
         return await self._posts.create(post)
 
     async def get_visible_post(self, post_id: int, viewer: User | None) -> Post:
-        """A published post, or a draft its author asks for; anything else is "not found"."""
-        post = await self._posts.get_by_id(post_id)
+        """A published post, or a draft its author asks for; anything else, and any post of a
+        deactivated author, is "not found"."""
+        post = await self._posts.get_if_author_active(post_id)
         if post is None or not (post.published or (viewer is not None and viewer.id == post.user_id)):
             raise PostNotFoundError
         return post

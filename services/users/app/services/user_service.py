@@ -1,19 +1,18 @@
 """Accounts: registration, authentication by password, profile changes.
 
 ``hash_password`` and ``verify_password`` are looked up in this module at call time, so tests can
-patch ``app.services.user_service.hash_password``. Both run in a worker thread: argon2id is
-CPU-bound and must not block the event loop.
+patch ``app.services.user_service.hash_password``. Both run on the hashing threads
+(``in_hashing_thread``): argon2id is CPU-bound and must not block the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
 from app.exceptions import InvalidCredentialsError, UserAlreadyExistsError, UserNotFoundError
 from app.models.user import User
 from app.repositories.user_repository import UserRepositoryPort
-from app.utils.password import dummy_verify, hash_password, verify_password
+from app.utils.password import dummy_verify, hash_password, in_hashing_thread, verify_password
 
 
 class NewUser(Protocol):
@@ -47,7 +46,7 @@ class UserService:
         existing_user = await self.user_repository.get_by_email(user_data.email)
         if existing_user:
             raise UserAlreadyExistsError
-        hashed_password = await asyncio.to_thread(hash_password, user_data.password)
+        hashed_password = await in_hashing_thread(hash_password, user_data.password)
         user = User(email=user_data.email, username=user_data.username, hashed_password=hashed_password)
         return await self.user_repository.create(user)
 
@@ -58,9 +57,9 @@ class UserService:
         """
         user = await self.user_repository.get_by_email(email)
         if user is None:
-            await asyncio.to_thread(dummy_verify, password)
+            await in_hashing_thread(dummy_verify, password)
             raise InvalidCredentialsError
-        if not await asyncio.to_thread(verify_password, password, user.hashed_password):
+        if not await in_hashing_thread(verify_password, password, user.hashed_password):
             raise InvalidCredentialsError
         if user.is_active is False:
             raise InvalidCredentialsError

@@ -1,4 +1,4 @@
-"""Login throttling: fixed-window failure counters per account and per client.
+"""Login throttling and rate limits: fixed-window counters per account, per client, per session.
 
 Two adapters share one port: Redis (shared by every instance, used when ``REDIS_URL`` is set)
 and an in-process store (one instance only, bounded in size).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,10 +23,11 @@ class ThrottleRule:
     prefix: str
     max_failures: int
     window_seconds: int
+    namespace: str = "login-throttle"
 
     def key(self, subject: str) -> str:
         digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
-        return f"login-throttle:{self.prefix}:{digest}"
+        return f"{self.namespace}:{self.prefix}:{digest}"
 
 
 class FailureCounter(Protocol):
@@ -172,3 +173,23 @@ class LoginThrottle:
 
     async def ping(self) -> None:
         await self._counter.ping()
+
+
+class RateLimits:
+    """Counts requests per subject against named limits (``app.services.limits.Limit``).
+
+    Every request counts, successful or not: these bound floods and guesses, not only failures.
+    """
+
+    def __init__(self, counter: FailureCounter, rules: Mapping[str, tuple[int, int]]) -> None:
+        """``rules`` maps a limit's name to (requests allowed, window in seconds)."""
+        self._counter = counter
+        self._rules = {
+            name: ThrottleRule(name, allowed, window, namespace="rate-limit")
+            for name, (allowed, window) in rules.items()
+        }
+
+    async def hit(self, limit: str, subject: str) -> int | None:
+        rule = self._rules[limit]
+        count, remaining = await self._counter.add_failure(rule.key(subject), rule.window_seconds)
+        return None if count <= rule.max_failures else max(1, math.ceil(remaining))

@@ -273,8 +273,7 @@ class TestOverRealHttp:
         )
 
         assert response.status_code == 200
-        message = await mailbox.wait_for_message_to(account["email"], within_seconds=15.0)
-        assert message["Subject"] == "Real process"
+        message = await mailbox.wait_for_message_to(account["email"], within_seconds=15.0, subject="Real process")
         assert "Sent by a separate uvicorn process." in message.get_payload()
 
 
@@ -298,22 +297,62 @@ class TestRevocationIsShared:
         assert refused.status_code == 401
         assert accepted.status_code == 200
 
-    async def test_two_processes_share_revocation(self, committed_data: None, database_url: str, log_dir: Path) -> None:
-        env = _service_env(database_url)
+
+#: Low, so a few failures reach it; split across two processes, they must still add up.
+SHARED_ACCOUNT_LIMIT = 4
+
+
+class TestTwoInstancesAreStateless:
+    """Two processes on one database and one Redis, as behind a load balancer: any request may
+    reach either, so nothing a request leaves behind may live in one process only."""
+
+    async def test_tokens_of_one_refreshed_and_logged_out_on_the_other_are_refused_by_both(
+        self, committed_data: None, database_url: str, redis_url: str, log_dir: Path
+    ) -> None:
+        env = _service_env(database_url, REDIS_URL=redis_url)
         with running_services(env, log_dir, 2) as (one, two):
             async with one.client() as http_a, two.client() as http_b:
-                tokens = await _login(http_a, await _register(http_a))
-                headers = _bearer(tokens["access_token"])
-                before = await http_b.get(f"{API}/users/me", headers=headers)
+                first = await _login(http_a, await _register(http_a))
+                refreshed = await http_b.post(f"{API}/auth/refresh", json={"refresh_token": first["refresh_token"]})
+                second = refreshed.json()
+                usable_on_one = await http_a.get(f"{API}/users/me", headers=_bearer(second["access_token"]))
+                logout = await http_b.post(f"{API}/auth/logout", headers=_bearer(second["access_token"]))
+                refusals = {
+                    (instance, issued_by, token): await _token_status(http, token, pair)
+                    for instance, http in (("one", http_a), ("two", http_b))
+                    for issued_by, pair in (("login", first), ("refresh", second))
+                    for token in ("access_token", "refresh_token")
+                }
 
-                logout = await http_a.post(f"{API}/auth/logout", headers=headers)
-                after = await http_b.get(f"{API}/users/me", headers=headers)
-                refresh_on_b = await http_b.post(f"{API}/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert (refreshed.status_code, usable_on_one.status_code, logout.status_code) == (200, 200, 200)
+        assert refusals == dict.fromkeys(refusals, 401)
+        assert len(refusals) == 8
 
-        assert before.status_code == 200
-        assert logout.status_code == 200
-        assert after.status_code == 401
-        assert refresh_on_b.status_code == 401
+    async def test_login_failures_split_across_instances_reach_the_account_limit(
+        self, committed_data: None, database_url: str, redis_url: str, log_dir: Path
+    ) -> None:
+        env = _service_env(database_url, REDIS_URL=redis_url, LOGIN_MAX_FAILURES_PER_ACCOUNT=str(SHARED_ACCOUNT_LIMIT))
+        with running_services(env, log_dir, 2) as (one, two):
+            async with one.client() as http_a, two.client() as http_b:
+                account = await _register(http_a)
+                wrong = {"email": account["email"], "password": f"Wrong-{PASSWORD}"}
+                right = {"email": account["email"], "password": PASSWORD}
+                failures = [
+                    (await http.post(f"{API}/auth/login", json=wrong)).status_code
+                    for _ in range(SHARED_ACCOUNT_LIMIT // 2)
+                    for http in (http_a, http_b)
+                ]
+                refused = [(await http.post(f"{API}/auth/login", json=right)).status_code for http in (http_a, http_b)]
+
+        assert failures == [401] * SHARED_ACCOUNT_LIMIT
+        assert refused == [429, 429]
+
+
+async def _token_status(http: httpx.AsyncClient, token: str, pair: dict[str, Any]) -> int:
+    """What the instance answers to the pair's access token (``/users/me``) or refresh token."""
+    if token == "access_token":
+        return (await http.get(f"{API}/users/me", headers=_bearer(pair[token]))).status_code
+    return (await http.post(f"{API}/auth/refresh", json={"refresh_token": pair[token]})).status_code
 
 
 class TestStartupConfiguration:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.user import User
 from tests.conftest import PASSWORD
+from tests.factories import PostFactory, UserFactory
 
 
 async def _login(client: AsyncClient, user: User) -> dict[str, str]:
@@ -50,6 +51,55 @@ class TestDeactivatedAccount:
         response = await client.get(f"/api/v1/users/{user.id}/posts")
 
         assert response.status_code == 404
+
+
+@pytest.mark.integration
+class TestADeactivatedAccountsPostsVanish:
+    async def test_from_the_public_list_and_by_id(
+        self, client: AsyncClient, db_session: AsyncSession, user: User
+    ) -> None:
+        other = await UserFactory.create(db_session)
+        shown = await PostFactory.create(db_session, other.id, published=True)
+        hidden = await PostFactory.create(db_session, user.id, published=True)  # the newest
+        user.is_active = False
+        await db_session.commit()
+
+        listing = await client.get("/api/v1/posts", params={"limit": 1})
+        by_id = await client.get(f"/api/v1/posts/{hidden.id}")
+
+        assert [item["id"] for item in listing.json()["items"]] == [shown.id]  # the page is filled by others
+        assert by_id.status_code == 404
+        assert by_id.json()["code"] == "post_not_found"
+        assert (await client.get(f"/api/v1/posts/{shown.id}")).status_code == 200
+
+    async def test_and_come_back_with_reactivation(
+        self, client: AsyncClient, db_session: AsyncSession, user: User
+    ) -> None:
+        post = await PostFactory.create(db_session, user.id, published=True)
+        user.is_active = False
+        await db_session.commit()
+        assert (await client.get(f"/api/v1/posts/{post.id}")).status_code == 404
+        assert (await client.get("/api/v1/posts")).json()["items"] == []
+
+        user.is_active = True
+        await db_session.commit()
+
+        assert (await client.get(f"/api/v1/posts/{post.id}")).status_code == 200
+        assert [item["id"] for item in (await client.get("/api/v1/posts")).json()["items"]] == [post.id]
+
+
+@pytest.mark.integration
+class TestADeletedAccountsPostsVanish:
+    async def test_from_the_public_list_and_by_id(
+        self, client: AsyncClient, db_session: AsyncSession, user: User
+    ) -> None:
+        post = await PostFactory.create(db_session, user.id, published=True)
+
+        await db_session.delete(user)
+        await db_session.commit()
+
+        assert (await client.get(f"/api/v1/posts/{post.id}")).status_code == 404
+        assert (await client.get("/api/v1/posts")).json()["items"] == []
 
 
 @pytest.mark.integration

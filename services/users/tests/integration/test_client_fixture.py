@@ -12,15 +12,15 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.api.deps import SessionDep
 from app.exceptions import PermissionDeniedError
 from app.main import create_app
 from app.models.user import User
+from servicekit.testing.app_client import app_client
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory, unique_email, unique_username
-from tests.support.app_client import app_client
 
 WRITE_THEN_REFUSE = "/test/write-then-refuse"
 WRITE_THEN_CRASH = "/test/write-then-crash"
@@ -48,8 +48,9 @@ def app_that_writes_then_fails(email: str) -> FastAPI:
     return application
 
 
-async def users_with_email(db_session: AsyncSession, email: str) -> int:
-    return int(await db_session.scalar(select(func.count()).select_from(User).where(User.email == email)) or 0)
+async def users_with_email(session_or_connection: AsyncSession | AsyncConnection, email: str) -> int:
+    query = select(func.count()).select_from(User).where(User.email == email)
+    return int(await session_or_connection.scalar(query) or 0)
 
 
 @pytest.fixture
@@ -108,3 +109,14 @@ class TestRequestBoundaryInTests:
         await client.post("/api/v1/users", json=payload)
 
         assert await users_with_email(db_session, payload["email"]) == 1
+
+    async def test_the_outer_transaction_still_isolates_the_test(
+        self, client: AsyncClient, test_engine: AsyncEngine
+    ) -> None:
+        payload = {"email": unique_email(), "username": unique_username(), "password": PASSWORD}
+
+        created = await client.post("/api/v1/users", json=payload)
+
+        assert created.status_code == 201
+        async with test_engine.connect() as another_connection:
+            assert await users_with_email(another_connection, payload["email"]) == 0

@@ -89,7 +89,11 @@ async def users_table_locked(engine: AsyncEngine) -> AsyncIterator[None]:
 async def wait_until_a_request_waits_on_the_lock(engine: AsyncEngine, deadline_seconds: float = 10.0) -> None:
     deadline = time.monotonic() + deadline_seconds
     async with engine.connect() as watcher:
-        while not await watcher.scalar(_BLOCKED_ON_A_LOCK):
+        while True:
+            blocked = await watcher.scalar(_BLOCKED_ON_A_LOCK)
+            await watcher.rollback()  # a transaction per poll: PostgreSQL snapshots pg_stat_activity per transaction
+            if blocked:
+                return
             if time.monotonic() > deadline:
                 msg = f"no request of the service waited on the lock within {deadline_seconds}s"
                 raise TimeoutError(msg)

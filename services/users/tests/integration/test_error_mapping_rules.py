@@ -17,9 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.exceptions import DomainError
 from app.main import create_app
+from servicekit.testing import app_client
 from tests.support.app_client import response_when_a_route_raises
 
-ERRORS_LOGGER = "app.api.errors"
+ERRORS_LOGGER = "servicekit.errors"
 
 
 def logged_traceback(record: logging.LogRecord) -> str:
@@ -86,15 +87,7 @@ class TestUnexpectedError:
 
     @staticmethod
     async def _get_raising(error: Exception, *, request_id: str) -> Response:
-        application = create_app()
-
-        @application.get("/raises")
-        async def raises() -> None:
-            raise error
-
-        transport = ASGITransport(app=application, raise_app_exceptions=False)
-        async with AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.get("/raises", headers={"X-Request-ID": request_id})
+        return await app_client.response_when_a_route_raises(create_app(), error, {"X-Request-ID": request_id})
 
 
 @pytest.mark.integration
@@ -161,7 +154,7 @@ class TestReadiness:
     async def test_a_dependency_that_hangs_makes_the_service_unready_in_bounded_time(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("app.api.health._CHECK_TIMEOUT_SECONDS", 0.05)
+        monkeypatch.setattr("servicekit.health.CHECK_TIMEOUT_SECONDS", 0.05)
         application = create_app()
         application.state.login_throttle = HangingStore()
 

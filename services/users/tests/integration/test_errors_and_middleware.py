@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import get_settings
 from app.main import create_app
 from app.models.user import User
+from servicekit.testing.app_client import app_client
 from tests.factories import unique_email, unique_username
-from tests.support.app_client import app_client, response_when_a_route_raises
+from tests.support.app_client import response_when_a_route_raises
 
 MAX_BODY = 1024 * 1024
 GENERATED_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from app.database import create_engine
+from app.database import APPLICATION_NAME, create_engine
 from app.main import app, create_app
 from app.models.user import User
 from tests.conftest import PASSWORD, TEST_SECRET_KEY
@@ -217,7 +217,7 @@ class TestProductionDefaults:
         assert statuses == [404, 200]
 
     async def test_sql_parameters_stay_out_of_errors_and_logs(self, database_url: str) -> None:
-        engine = create_engine(_production(database_url=database_url))
+        engine = create_engine(_production(database_url=database_url), application_name=APPLICATION_NAME)
         try:
             with pytest.raises(DBAPIError) as raised:
                 async with engine.connect() as connection:

@@ -3,9 +3,7 @@ models == migrations, and the constraints the database enforces."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from alembic import command
@@ -14,15 +12,12 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 import app.models  # noqa: F401 - registers every table on Base.metadata
 from app.database import Base
-from tests.support.databases import alembic_config, create_empty_database, database_name, drop_database
-
-if TYPE_CHECKING:
-    from tests.support.databases import TestServer  # a Test* name pytest must not collect
+from servicekit.testing.databases import run_sync_on
+from tests.support.databases import alembic_config
 
 pytestmark = [pytest.mark.migrations, pytest.mark.integration]
 
@@ -70,19 +65,6 @@ def _current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def _run_on_async(database_url: str, inspection: Any) -> Any:
-    engine = create_async_engine(database_url, poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            return await connection.run_sync(inspection)
-    finally:
-        await engine.dispose()
-
-
-def _run_on(database_url: str, inspection: Any) -> Any:
-    return asyncio.run(_run_on_async(database_url, inspection))
-
-
 def _names(schema: set[tuple[str, str, str]], *kinds: str) -> set[str]:
     return {name for kind, name, _ in schema if kind in kinds}
 
@@ -100,16 +82,6 @@ def _model_index_and_constraint_names() -> set[str]:
     return names
 
 
-@pytest.fixture
-def scratch_database_url(test_server: TestServer) -> Iterator[str]:
-    """A brand-new database with no schema, of this test alone, dropped afterwards (pass or fail)."""
-    url = create_empty_database(test_server)
-    try:
-        yield url
-    finally:
-        drop_database(test_server, database_name(url))
-
-
 def test_migrations_can_run_forward_and_backward(scratch_database_url: str) -> None:
     """Empty to head, one step down and back up, then down to base: each state checked, not only reached."""
     alembic_cfg = alembic_config(scratch_database_url)
@@ -118,14 +90,14 @@ def test_migrations_can_run_forward_and_backward(scratch_database_url: str) -> N
     assert not isinstance(head.down_revision, (tuple, list)), "a merge revision: step down one branch at a time"
     before_head = head.down_revision or "base"
     command.upgrade(alembic_cfg, before_head)
-    schema_before_head = _run_on(scratch_database_url, _schema)
+    schema_before_head = run_sync_on(scratch_database_url, _schema)
 
     command.upgrade(alembic_cfg, "head")
-    schema_at_head = _run_on(scratch_database_url, _schema)
+    schema_at_head = run_sync_on(scratch_database_url, _schema)
 
     assert _names(schema_at_head, "table") == _model_table_names()
     assert _model_index_and_constraint_names() <= _names(schema_at_head, "index", "constraint")
-    assert _run_on(scratch_database_url, _schema_diff) == [], "models and migrations disagree: autogenerate one"
+    assert run_sync_on(scratch_database_url, _schema_diff) == [], "models and migrations disagree: autogenerate one"
     assert (
         "constraint",
         "fk_posts_user_id_users",
@@ -139,18 +111,27 @@ def test_migrations_can_run_forward_and_backward(scratch_database_url: str) -> N
 
     command.downgrade(alembic_cfg, "-1")
 
-    assert _run_on(scratch_database_url, _schema) == schema_before_head
-    assert _run_on(scratch_database_url, _current_revision) == (None if before_head == "base" else before_head)
+    assert run_sync_on(scratch_database_url, _schema) == schema_before_head
+    assert run_sync_on(scratch_database_url, _current_revision) == (None if before_head == "base" else before_head)
 
     command.upgrade(alembic_cfg, "head")
 
-    assert _run_on(scratch_database_url, _schema) == schema_at_head
-    assert _run_on(scratch_database_url, _schema_diff) == []
+    assert run_sync_on(scratch_database_url, _schema) == schema_at_head
+    assert run_sync_on(scratch_database_url, _schema_diff) == []
 
     command.downgrade(alembic_cfg, "base")
 
-    assert _run_on(scratch_database_url, _schema) == set()
-    assert _run_on(scratch_database_url, _current_revision) is None
+    assert run_sync_on(scratch_database_url, _schema) == set()
+    assert run_sync_on(scratch_database_url, _current_revision) is None
+
+
+def test_offline_mode_writes_the_whole_schema_as_sql(capsys: pytest.CaptureFixture[str]) -> None:
+    """``alembic upgrade head --sql``: the script a DBA can review, made without a database."""
+    command.upgrade(alembic_config("postgresql://nobody@127.0.0.1:1/none"), "head", sql=True)
+
+    script = capsys.readouterr().out
+    assert {f"CREATE TABLE {table} (" for table in _model_table_names()} <= set(script.splitlines())
+    assert script.rstrip().endswith("COMMIT;")
 
 
 def test_there_is_a_single_head() -> None:
@@ -165,26 +146,15 @@ def test_every_revision_upgrades_and_downgrades_one_step_at_a_time(scratch_datab
     revisions = list(reversed(list(ScriptDirectory.from_config(alembic_cfg).walk_revisions("base", "heads"))))
 
     for revision in revisions:
-        schema_before = _run_on(scratch_database_url, _schema)
+        schema_before = run_sync_on(scratch_database_url, _schema)
         command.upgrade(alembic_cfg, revision.revision)
-        schema_after = _run_on(scratch_database_url, _schema)
+        schema_after = run_sync_on(scratch_database_url, _schema)
         command.downgrade(alembic_cfg, "-1")
-        assert _run_on(scratch_database_url, _schema) == schema_before, f"{revision.revision} downgrade"
+        assert run_sync_on(scratch_database_url, _schema) == schema_before, f"{revision.revision} downgrade"
         command.upgrade(alembic_cfg, revision.revision)
-        assert _run_on(scratch_database_url, _schema) == schema_after, f"{revision.revision} upgrade again"
+        assert run_sync_on(scratch_database_url, _schema) == schema_after, f"{revision.revision} upgrade again"
 
-    assert _run_on(scratch_database_url, _current_revision) == revisions[-1].revision
-
-
-@pytest.fixture
-async def connection(test_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection to the worker's database inside a transaction that is rolled back."""
-    async with test_engine.connect() as conn:
-        transaction = await conn.begin()
-        try:
-            yield conn
-        finally:
-            await transaction.rollback()
+    assert run_sync_on(scratch_database_url, _current_revision) == revisions[-1].revision
 
 
 async def _insert_user(connection: AsyncConnection, email: str, username: str) -> int:
@@ -200,43 +170,96 @@ def _sqlstate(error: IntegrityError) -> str | None:
 
 
 class TestDatabaseConstraints:
-    async def test_email_is_unique_regardless_of_case(self, connection: AsyncConnection) -> None:
-        await _insert_user(connection, "Case.Test@Example.com", "case_one")
+    async def test_email_is_unique_regardless_of_case(self, db_connection: AsyncConnection) -> None:
+        await _insert_user(db_connection, "Case.Test@Example.com", "case_one")
 
         with pytest.raises(IntegrityError) as error:
-            async with connection.begin_nested():
-                await _insert_user(connection, "case.test@example.COM", "case_two")
+            async with db_connection.begin_nested():
+                await _insert_user(db_connection, "case.test@example.COM", "case_two")
 
         assert _sqlstate(error.value) == UNIQUE_VIOLATION
         assert "uq_users_email_lower" in str(error.value)
 
-    async def test_username_is_unique_regardless_of_case(self, connection: AsyncConnection) -> None:
-        await _insert_user(connection, "first@example.com", "CaseUser")
+    async def test_username_is_unique_regardless_of_case(self, db_connection: AsyncConnection) -> None:
+        await _insert_user(db_connection, "first@example.com", "CaseUser")
 
         with pytest.raises(IntegrityError) as error:
-            async with connection.begin_nested():
-                await _insert_user(connection, "second@example.com", "caseuser")
+            async with db_connection.begin_nested():
+                await _insert_user(db_connection, "second@example.com", "caseuser")
 
         assert _sqlstate(error.value) == UNIQUE_VIOLATION
         assert "uq_users_username_lower" in str(error.value)
 
-    async def test_distinct_emails_and_usernames_are_accepted(self, connection: AsyncConnection) -> None:
-        await _insert_user(connection, "one@example.com", "one")
-        await _insert_user(connection, "two@example.com", "two")
+    async def test_distinct_emails_and_usernames_are_accepted(self, db_connection: AsyncConnection) -> None:
+        await _insert_user(db_connection, "one@example.com", "one")
+        await _insert_user(db_connection, "two@example.com", "two")
 
-        count = await connection.scalar(text("SELECT count(*) FROM users"))
+        count = await db_connection.scalar(text("SELECT count(*) FROM users"))
 
         assert count == 2
 
-    async def test_posts_are_deleted_with_their_user(self, connection: AsyncConnection) -> None:
-        author = await _insert_user(connection, "author@example.com", "author")
-        other = await _insert_user(connection, "other@example.com", "other")
+    async def test_posts_are_deleted_with_their_user(self, db_connection: AsyncConnection) -> None:
+        author = await _insert_user(db_connection, "author@example.com", "author")
+        other = await _insert_user(db_connection, "other@example.com", "other")
         for user_id in (author, author, other):
-            await connection.execute(
+            await db_connection.execute(
                 text("INSERT INTO posts (title, content, user_id) VALUES ('t', 'c', :user_id)"), {"user_id": user_id}
             )
 
-        await connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": author})
+        await db_connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": author})
 
-        remaining = (await connection.execute(text("SELECT user_id FROM posts"))).scalars().all()
+        remaining = (await db_connection.execute(text("SELECT user_id FROM posts"))).scalars().all()
         assert remaining == [other]
+
+
+async def _insert_account_token(connection: AsyncConnection, user_id: int, purpose: str, token_hash: str) -> None:
+    await connection.execute(
+        text(
+            "INSERT INTO account_tokens (user_id, purpose, token_hash, email, expires_at) "
+            "VALUES (:user_id, :purpose, :token_hash, 'a@example.com', now() + interval '1 hour')"
+        ),
+        {"user_id": user_id, "purpose": purpose, "token_hash": token_hash},
+    )
+
+
+class TestAccountTokenConstraints:
+    async def test_an_account_has_one_token_per_purpose(self, db_connection: AsyncConnection) -> None:
+        user_id = await _insert_user(db_connection, "tokens@example.com", "tokens")
+        await _insert_account_token(db_connection, user_id, "reset_password", "a" * 64)
+        await _insert_account_token(db_connection, user_id, "verify_email", "b" * 64)
+
+        with pytest.raises(IntegrityError) as error:
+            async with db_connection.begin_nested():
+                await _insert_account_token(db_connection, user_id, "reset_password", "c" * 64)
+
+        assert _sqlstate(error.value) == UNIQUE_VIOLATION
+        assert "pk_account_tokens" in str(error.value)
+
+    async def test_a_digest_belongs_to_one_token(self, db_connection: AsyncConnection) -> None:
+        first = await _insert_user(db_connection, "first@example.com", "first")
+        second = await _insert_user(db_connection, "second@example.com", "second")
+        await _insert_account_token(db_connection, first, "reset_password", "a" * 64)
+
+        with pytest.raises(IntegrityError) as error:
+            async with db_connection.begin_nested():
+                await _insert_account_token(db_connection, second, "reset_password", "a" * 64)
+
+        assert "uq_account_tokens_token_hash" in str(error.value)
+
+    async def test_only_known_purposes_are_stored(self, db_connection: AsyncConnection) -> None:
+        user_id = await _insert_user(db_connection, "purpose@example.com", "purpose")
+
+        with pytest.raises(IntegrityError) as error:
+            async with db_connection.begin_nested():
+                await _insert_account_token(db_connection, user_id, "make_superuser", "a" * 64)
+
+        assert _sqlstate(error.value) == "23514"  # check_violation
+        assert "ck_account_tokens_purpose" in str(error.value)
+
+    async def test_tokens_are_deleted_with_their_user(self, db_connection: AsyncConnection) -> None:
+        user_id = await _insert_user(db_connection, "gone@example.com", "gone")
+        await _insert_account_token(db_connection, user_id, "verify_email", "a" * 64)
+
+        await db_connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": user_id})
+
+        assert await db_connection.scalar(text("SELECT count(*) FROM account_tokens")) == 0

@@ -11,31 +11,19 @@ from collections.abc import AsyncIterator
 
 import pytest
 from httpx import AsyncClient
-from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.samples import Sample
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.main import create_app
 from app.models.user import User
+from servicekit.testing.app_client import app_client
+from servicekit.testing.metrics import samples, value
 from tests.conftest import PASSWORD
-from tests.support.app_client import app_client
 
 pytestmark = pytest.mark.integration
 
 API = "/api/v1"
 USER_ROUTE = f"{API}/users/{{user_id}}"
-
-
-def samples(exposition: str) -> list[Sample]:
-    return [sample for family in text_string_to_metric_families(exposition) for sample in family.samples]
-
-
-def value(exposition: str, name: str, **labels: str) -> float:
-    """The one sample called ``name`` with exactly these labels (fails if there is none)."""
-    found = [sample.value for sample in samples(exposition) if sample.name == name and sample.labels == labels]
-    assert len(found) == 1, f"{name}{labels} not in:\n{exposition}"
-    return found[0]
 
 
 async def scrape(client: AsyncClient) -> str:

@@ -8,7 +8,6 @@ while the request under test runs, so the interleaving is forced rather than hop
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -21,9 +20,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.models.user import User
 from app.utils.jwt import create_access_token
 from tests.support.app_client import response_when_a_route_raises
+from tests.support.locks import wait_until_a_backend_waits_for_a_lock
 
 POSTS = "/api/v1/posts"
-LOCK_WAIT_DEADLINE_SECONDS = 10.0
 
 
 @pytest.fixture
@@ -45,16 +44,8 @@ async def other_connection(test_engine: AsyncEngine) -> AsyncIterator[AsyncConne
 
 
 async def wait_until_a_request_waits_for_a_lock(watcher: AsyncEngine) -> None:
-    """Poll ``pg_stat_activity`` until some backend of this database waits for a row lock."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-    )
-    deadline = time.monotonic() + LOCK_WAIT_DEADLINE_SECONDS
-    async with watcher.connect() as connection:
-        while not await connection.scalar(query):
-            assert time.monotonic() < deadline, "the request never waited for the locked row"
-            await asyncio.sleep(0.01)
+    """Until some backend of this database waits for a row lock (``pg_stat_activity``)."""
+    await wait_until_a_backend_waits_for_a_lock(watcher)
 
 
 async def answer_once_the_lock_is_released(

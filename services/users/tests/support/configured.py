@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 from httpx import AsyncClient, Response
 
 from app.config import get_settings
 from app.main import create_app
+from servicekit.testing.app_client import app_client
 from tests.conftest import PASSWORD
 from tests.factories import unique_email, unique_username
-from tests.support.app_client import app_client
 
 
-@asynccontextmanager
-async def configured_app(**environment: str) -> AsyncIterator[AsyncClient]:
-    """A fresh app (its own engine, pool and throttle store) started with these settings."""
+@contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """Settings from these variables for whatever starts inside (apps read settings at start-up)."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in environment.items():
+        for name, value in variables.items():
             patch.setenv(name, value)
         get_settings.cache_clear()
         try:
-            async with app_client(create_app()) as client:
-                yield client
+            yield
         finally:
             get_settings.cache_clear()
     get_settings.cache_clear()
+
+
+@asynccontextmanager
+async def configured_app(**variables: str) -> AsyncIterator[AsyncClient]:
+    """A fresh app (its own engine, pool and throttle store) started with these settings."""
+    with environment(**variables):
+        async with app_client(create_app()) as client:
+            yield client
 
 
 def registration() -> dict[str, str]:

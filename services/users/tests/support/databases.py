@@ -1,99 +1,37 @@
-"""Test databases: one migrated template per run, one clone of it per xdist worker.
+"""The users service's test databases: servicekit's (:mod:`servicekit.testing.databases`) with its
+migrations and tables.
 
-With ``TEST_DATABASE_URL`` unset, an embedded PostgreSQL (pip wheel) is started for the run.
-With it set, the server it names is used; every database made here has a run-unique name and
-is dropped at the end, so several runs can share one server.
+``devtools.mutation`` makes the run's template with :func:`start_server` and drops it with
+:func:`drop_database`, both from here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 import app.models  # noqa: F401 - registers every table on Base.metadata
 from app.database import Base
-from devtools import embedded_pg
+from servicekit.testing import databases
+from servicekit.testing.databases import ServiceDatabases, TestServer, drop_database, truncate_all_tables
+
+__all__ = ["DATABASES", "SERVICE_ROOT", "TRUNCATE_ALL_TABLES", "alembic_config", "drop_database", "start_server"]
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 
 #: Empties every table of the service (and restarts ids), for tests that commit for real.
-TRUNCATE_ALL_TABLES = text(
-    "TRUNCATE " + ", ".join(table.name for table in Base.metadata.sorted_tables) + " RESTART IDENTITY CASCADE"
-)
+TRUNCATE_ALL_TABLES = truncate_all_tables(Base.metadata)
 
-
-def database_name(url: str) -> str:
-    name = make_url(url).database
-    if name is None:
-        msg = f"no database in {url!r}"
-        raise ValueError(msg)
-    return name
+#: The run's databases and the fixtures on them (``tests/conftest.py`` configures it).
+DATABASES = ServiceDatabases("users", service_root=SERVICE_ROOT, truncate=TRUNCATE_ALL_TABLES)
 
 
 def alembic_config(database_url: str | None = None) -> Config:
     """The service's Alembic configuration, optionally pointed at ``database_url``."""
-    config = Config(str(SERVICE_ROOT / "alembic.ini"))
-    config.attributes["configure_logger"] = False
-    if database_url is not None:
-        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return config
-
-
-def migrate(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
-
-
-@dataclass(frozen=True)
-class TestServer:
-    admin_url: str
-    template: str
-    embedded: bool
-
-    def database_url(self, name: str) -> str:
-        return embedded_pg.with_database(self.admin_url, name)
-
-    def as_dict(self) -> dict[str, str]:
-        return {"admin_url": self.admin_url, "template": self.template, "embedded": str(self.embedded)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, str]) -> TestServer:
-        return cls(data["admin_url"], data["template"], data["embedded"] == "True")
+    return databases.alembic_config(SERVICE_ROOT, database_url)
 
 
 def start_server(base_dir: Path) -> TestServer:
     """Start or reach the server, and build the migrated template database."""
-    external = os.environ.get("TEST_DATABASE_URL")
-    if external:
-        admin_url = external
-    else:
-        server = embedded_pg.start(base_dir / "pgdata", cleanup="delete", durable=False)
-        admin_url = server.database_url("postgres")
-    server_info = TestServer(admin_url, f"users_tpl_{uuid.uuid4().hex[:10]}", embedded=not external)
-    asyncio.run(embedded_pg.create_database(admin_url, server_info.template))
-    migrate(server_info.database_url(server_info.template))
-    return server_info
-
-
-def create_worker_database(server: TestServer, worker: str) -> str:
-    name = f"{server.template}_{worker}"
-    asyncio.run(embedded_pg.create_database(server.admin_url, name, template=server.template))
-    return server.database_url(name)
-
-
-def drop_database(server: TestServer, name: str) -> None:
-    asyncio.run(embedded_pg.drop_database(server.admin_url, name))
-
-
-def create_empty_database(server: TestServer) -> str:
-    """A fresh database with no schema at all (for migration tests)."""
-    name = f"{server.template}_scratch_{uuid.uuid4().hex[:8]}"
-    asyncio.run(embedded_pg.create_database(server.admin_url, name))
-    return server.database_url(name)
+    return DATABASES.start_server(base_dir)

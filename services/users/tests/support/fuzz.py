@@ -20,34 +20,25 @@ import requests
 import schemathesis
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.config import get_settings
-from app.main import app, build_login_throttle, create_app
+from app.main import app, build_login_throttle, build_rate_limits, create_app
 from app.utils.jwt import create_access_token
+from servicekit.testing.fuzz import FUZZ_SETTINGS, fuzz_config
 from servicekit.testing.live_server import serve_in_thread
 from tests.factories import UserFactory
 from tests.support.databases import TRUNCATE_ALL_TABLES
 
 API = "/api/v1"
-#: The checks that run besides Schemathesis' defaults, and the defaults that do not, with why.
-FUZZ_CONFIG: dict[str, Any] = {
-    # Valid and invalid inputs, the same examples on every run (Hypothesis derandomized).
-    "generation": {"mode": "all", "deterministic": True, "database": "none"},
+#: Schema-valid input may still be refused with 422: the service enforces rules JSON Schema cannot
+#: state (breached passwords, a password equal to the name, an email change without the current
+#: password, special-use email domains, one-line email subjects).
+FUZZ_CONFIG = fuzz_config(
     # Workflows go deep with valid input; invalid input is the single operations' business.
-    "phases": {"stateful": {"generation": {"mode": "positive"}}},
-    "checks": {
-        # Schema-valid input may still be refused with 422: the service enforces rules JSON Schema
-        # cannot state (breached passwords, a password equal to the name, an email change without
-        # the current password, special-use email domains, one-line email subjects).
-        "positive_data_acceptance": {"enabled": False},
-        # Schemathesis' list of refusals, plus 413: a body over MAX_BODY_BYTES is refused before parsing.
-        "negative_data_rejection": {
-            "expected-statuses": [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429, "5xx"]
-        },
-    },
-    "operations": [
+    phases={"stateful": {"generation": {"mode": "positive"}}},
+    operations=[
         {
             # PATCH /users/me reaches PATCH /users/{user_id} ("me" is not an id: 422, not 405), so a
             # 405 on /users/me rightly lists PATCH in Allow although the document has no PATCH there.
@@ -55,15 +46,6 @@ FUZZ_CONFIG: dict[str, Any] = {
             "checks": {"unsupported_method": {"enabled": False}, "allow_header_conformance": {"enabled": False}},
         }
     ],
-}
-#: Bounded: about 30 examples per operation, plus Schemathesis' explicit and boundary cases.
-FUZZ_SETTINGS = settings(
-    max_examples=30,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    # One server per test, shared by its examples on purpose; registration and login hash passwords.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 #: Operations no data flows into: the workflows never call them, the single-operation tests do.
 STATEFUL_SETTINGS = settings(FUZZ_SETTINGS, max_examples=50, stateful_step_count=10)
@@ -173,11 +155,13 @@ class FuzzTarget:
     secured: set[str] = field(default_factory=lambda: _secured_operations(app.openapi()))
 
     def reset(self) -> None:
-        """Empty tables, one user (id 1), a fresh login throttle: every scenario starts the same."""
+        """Empty tables, one user (id 1), a fresh login throttle and rate limits: every scenario
+        starts the same."""
         user_id = self.tables.empty(with_user=True)
         assert user_id is not None
         self.user_id = user_id
         self.application.state.login_throttle = build_login_throttle(get_settings(), None)
+        self.application.state.rate_limits = build_rate_limits(get_settings(), None)
 
     def call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
         """Where to send ``case``; a fresh valid access token when the operation takes one."""

@@ -43,8 +43,9 @@ class ServerProcess:
 
 
 def production_env(database_url: str, **overrides: str) -> dict[str, str]:
-    """Production settings on this worker's database and SMTP port, plus ``overrides``."""
-    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    """Production settings on this worker's database and SMTP port, plus ``overrides``. The
+    suite's cheap argon2 parameters (conftest) are left out: a real process hashes as deployed."""
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL" and not key.startswith("ARGON2_")}
     env.update(
         ENVIRONMENT="production",
         SECRET_KEY=secrets.token_urlsafe(48),

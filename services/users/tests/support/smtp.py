@@ -20,18 +20,26 @@ class RecordingHandler:
         self.messages.append(message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
 
-    def to(self, address: str) -> list[Message]:
-        return [message for message in self.messages if message["To"] == address]
+    def to(self, address: str, subject: str | None = None) -> list[Message]:
+        """Messages to ``address`` (with this subject, if given), oldest first."""
+        return [
+            message
+            for message in self.messages
+            if message["To"] == address and (subject is None or message["Subject"] == subject)
+        ]
 
-    async def wait_for_message_to(self, address: str, within_seconds: float = 5.0) -> Message:
-        """The first message to ``address``, waiting for it up to ``within_seconds``."""
+    async def wait_for_message_to(
+        self, address: str, within_seconds: float = 5.0, *, subject: str | None = None
+    ) -> Message:
+        """The first message to ``address`` (with this subject, if given), waiting for it up to
+        ``within_seconds``."""
         deadline = time.monotonic() + within_seconds
-        while not self.to(address):
+        while not self.to(address, subject):
             if time.monotonic() > deadline:
                 msg = f"no email to {address} within {within_seconds}s"
                 raise TimeoutError(msg)
             await asyncio.sleep(0.01)
-        return self.to(address)[0]
+        return self.to(address, subject)[0]
 
 
 class SmtpServer:

@@ -11,13 +11,19 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from app.exceptions import UserAlreadyExistsError
+from app.models.account_token import AccountToken, TokenPurpose
 from app.models.post import Post
 from app.models.token import RefreshToken, TokenFamily
 from app.models.user import User
+from app.repositories.account_token_repository import AccountTokenRepositoryPort
 from app.repositories.post_repository import PostRepositoryPort
 from app.repositories.token_repository import TokenRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
+from app.services.notifier import Notifier
 from app.unit_of_work import UnitOfWork
+
+#: Password guesses per account that the unit tests' login throttle allows.
+ACCOUNT_GUESSES = 3
 
 
 class FakeUserRepository:
@@ -38,6 +44,7 @@ class FakeUserRepository:
         user.updated_at = user.updated_at or now
         user.is_active = True if user.is_active is None else user.is_active
         user.is_verified = False if user.is_verified is None else user.is_verified
+        user.is_superuser = False if user.is_superuser is None else user.is_superuser
         self.users[user.id] = user
         return user
 
@@ -63,13 +70,44 @@ class FakeUserRepository:
         user.updated_at = datetime.now(UTC)
         return user
 
+    async def get_for_update(self, user_id: int) -> User | None:
+        return self.users.get(user_id)  # one caller at a time: nothing to lock
+
+    async def get_for_share(self, user_id: int) -> User | None:
+        return self.users.get(user_id)
+
+    async def delete(self, user: User) -> None:
+        del self.users[user.id]
+
+    async def list_users(
+        self, *, email_prefix: str | None, is_active: bool | None, limit: int, offset: int
+    ) -> Sequence[User]:
+        chosen = [
+            user
+            for user in sorted(self.users.values(), key=lambda user: user.id)
+            if (email_prefix is None or user.email.lower().startswith(email_prefix.lower()))
+            and (is_active is None or user.is_active is is_active)
+        ]
+        return chosen[offset : offset + limit]
+
+    async def has_superuser(self) -> bool:
+        return any(user.is_superuser for user in self.users.values())
+
 
 class FakePostRepository:
-    """Posts in a dict, listed newest (highest id) first."""
+    """Posts in a dict, listed newest (highest id) first. With ``users``, a deactivated author's
+    posts are hidden as the SQL adapter's join hides them; without, every author is active."""
 
-    def __init__(self) -> None:
+    def __init__(self, users: FakeUserRepository | None = None) -> None:
         self.posts: dict[int, Post] = {}
         self._next_id = 1
+        self._users = users
+
+    def _author_active(self, post: Post) -> bool:
+        if self._users is None:
+            return True
+        author = self._users.users.get(post.user_id)
+        return author is not None and author.is_active is not False
 
     async def create(self, post: Post) -> Post:
         post.id = self._next_id
@@ -81,6 +119,10 @@ class FakePostRepository:
 
     async def get_by_id(self, post_id: int) -> Post | None:
         return self.posts.get(post_id)
+
+    async def get_if_author_active(self, post_id: int) -> Post | None:
+        post = self.posts.get(post_id)
+        return post if post is not None and self._author_active(post) else None
 
     async def get_for_update(self, post_id: int) -> Post | None:
         return self.posts.get(post_id)  # one caller at a time: nothing to lock
@@ -96,7 +138,8 @@ class FakePostRepository:
         return sorted(posts, key=lambda post: post.id, reverse=True)[offset : offset + limit]
 
     async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
-        return self._newest_first((post for post in self.posts.values() if post.published), limit, offset)
+        visible = (post for post in self.posts.values() if post.published and self._author_active(post))
+        return self._newest_first(visible, limit, offset)
 
     async def list_by_user(self, user_id: int, *, include_drafts: bool, limit: int, offset: int) -> Sequence[Post]:
         mine = (post for post in self.posts.values() if post.user_id == user_id and (include_drafts or post.published))
@@ -162,6 +205,53 @@ class FakeTokenRepository:
         return {f.id for f in self.families.values() if f.user_id == user_id and f.revoked_at is None}
 
 
+class FakeAccountTokenRepository:
+    """Single-use tokens by (user, purpose), as the table's primary key keeps them: one per purpose."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[tuple[int, str], AccountToken] = {}
+
+    async def replace(
+        self, user_id: int, purpose: TokenPurpose, token_hash: str, email: str, expires_at: datetime
+    ) -> None:
+        self.tokens[(user_id, purpose.value)] = AccountToken(
+            user_id=user_id, purpose=purpose.value, token_hash=token_hash, email=email, expires_at=expires_at
+        )
+
+    async def get_for_use(self, token_hash: str, purpose: TokenPurpose) -> AccountToken | None:
+        return next(
+            (t for t in self.tokens.values() if t.token_hash == token_hash and t.purpose == purpose.value), None
+        )
+
+    async def discard(self, user_id: int, purpose: TokenPurpose) -> None:
+        self.tokens.pop((user_id, purpose.value), None)
+
+    def live(self, user_id: int, purpose: TokenPurpose) -> AccountToken | None:
+        return self.tokens.get((user_id, purpose.value))
+
+
+class FakeNotifier:
+    """Records what would be emailed: (kind, address, token or None)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str | None]] = []
+
+    def verification(self, user: User, token: str) -> None:
+        self.sent.append(("verification", user.email, token))
+
+    def password_reset(self, user: User, token: str) -> None:
+        self.sent.append(("password_reset", user.email, token))
+
+    def password_changed(self, user: User) -> None:
+        self.sent.append(("password_changed", user.email, None))
+
+    def email_changed(self, user: User, old_email: str) -> None:
+        self.sent.append(("email_changed", old_email, None))
+
+    def tokens(self, kind: str, address: str) -> list[str]:
+        return [token for sent_kind, to, token in self.sent if sent_kind == kind and to == address and token]
+
+
 class FakeUnitOfWork:
     """Counts commits and keeps what ``snapshot`` returned at each: what the commit made durable."""
 
@@ -178,3 +268,9 @@ def _conforms(
 ) -> tuple[UserRepositoryPort, PostRepositoryPort, TokenRepositoryPort, UnitOfWork]:
     """Type-checks that the fakes implement the ports the services depend on."""
     return users, posts, tokens, unit_of_work
+
+
+def _conforms_too(
+    account_tokens: FakeAccountTokenRepository, notifier: FakeNotifier
+) -> tuple[AccountTokenRepositoryPort, Notifier]:
+    return account_tokens, notifier

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from app.config import Settings
 from app.exceptions import (
     AccountDisabledTokenError,
+    EmailNotVerifiedError,
     InvalidCredentialsError,
     InvalidTokenError,
     RefreshTokenReusedError,
@@ -23,6 +24,7 @@ from app.models.user import User
 from app.repositories.token_repository import TokenRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
 from app.services.auth_service import AuthService, LoginAttemptLimiter
+from app.services.limits import Limit, RateLimiter
 from app.unit_of_work import UnitOfWork
 from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
 from app.utils.tokens import hash_refresh_token
@@ -98,14 +100,25 @@ def unit_of_work(tokens: AsyncMock) -> AsyncMock:
 
 
 @pytest.fixture
-def service(users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, unit_of_work: AsyncMock) -> AuthService:
-    return AuthService(users, tokens, throttle, unit_of_work, SETTINGS)
+def limits() -> AsyncMock:
+    """Rate limits that let every request through."""
+    mock: AsyncMock = create_autospec(RateLimiter, instance=True)
+    mock.hit.return_value = None
+    return mock
+
+
+@pytest.fixture
+def service(
+    users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, unit_of_work: AsyncMock, limits: AsyncMock
+) -> AuthService:
+    return AuthService(users, tokens, throttle, unit_of_work, SETTINGS, limits=limits)
 
 
 @pytest.fixture
 def alice(users: AsyncMock) -> User:
     user = User(id=7, email=EMAIL, username="alice", hashed_password="stored-hash", is_active=True)
     users.get_by_email.return_value = user
+    users.get_for_share.return_value = user  # the row locked for the new session, unchanged
     return user
 
 
@@ -247,6 +260,155 @@ class TestLogin:
 
         assert alice.hashed_password == "stored-hash"
         users.update.assert_not_awaited()
+
+
+@pytest.mark.unit
+class TestLoginRacingAPasswordChange:
+    """The account row is locked (``get_for_share``) and re-read after the password check: a reset,
+    change, deletion or deactivation committed meanwhile refuses the login."""
+
+    async def test_the_row_is_locked_after_the_check_and_before_the_session_opens(
+        self, service: AuthService, users: AsyncMock, tokens: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        order: list[str] = []
+        password_ok.side_effect = lambda *_: order.append("check") or True
+        users.get_for_share.side_effect = lambda user_id: order.append(f"lock {user_id}") or alice
+        opened = tokens.create_family.side_effect
+        tokens.create_family.side_effect = lambda *args: order.append("session") or opened(*args)
+
+        await service.login(EMAIL, PASSWORD, CLIENT)
+
+        assert order == ["check", f"lock {alice.id}", "session"]
+
+    def changed_meanwhile(self, users: AsyncMock, alice: User, **committed: object) -> None:
+        """The locked read sees what a concurrent transaction committed (``populate_existing``)."""
+
+        def locked(_user_id: int) -> User:
+            for name, value in committed.items():
+                setattr(alice, name, value)
+            return alice
+
+        users.get_for_share.side_effect = locked
+
+    @pytest.mark.parametrize(
+        "committed",
+        [{"hashed_password": "hash-of-the-new-password"}, {"is_active": False}],
+        ids=["password-reset", "deactivated"],
+    )
+    async def test_a_change_committed_meanwhile_refuses_the_login(
+        self,
+        *,
+        service: AuthService,
+        users: AsyncMock,
+        tokens: AsyncMock,
+        throttle: AsyncMock,
+        alice: User,
+        password_ok: MagicMock,
+        committed: dict[str, object],
+    ) -> None:
+        self.changed_meanwhile(users, alice, **committed)
+
+        with pytest.raises(InvalidCredentialsError):
+            await service.login(EMAIL, PASSWORD, CLIENT)
+
+        tokens.create_family.assert_not_awaited()
+        throttle.record_success.assert_not_awaited()
+
+    async def test_an_account_deleted_meanwhile_refuses_the_login(
+        self, service: AuthService, users: AsyncMock, tokens: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        users.get_for_share.return_value = None
+
+        with pytest.raises(InvalidCredentialsError):
+            await service.login(EMAIL, PASSWORD, CLIENT)
+
+        tokens.create_family.assert_not_awaited()
+
+
+@pytest.fixture
+def verified_only(
+    users: AsyncMock, tokens: AsyncMock, throttle: AsyncMock, unit_of_work: AsyncMock, limits: AsyncMock
+) -> AuthService:
+    """The service configured to refuse logins of unverified accounts."""
+    settings = SETTINGS.model_copy(update={"allow_unverified_login": False})
+    return AuthService(users, tokens, throttle, unit_of_work, settings, limits=limits)
+
+
+@pytest.mark.unit
+class TestLoginOfUnverifiedAccounts:
+    async def test_allowed_by_default(self, service: AuthService, alice: User, password_ok: MagicMock) -> None:
+        alice.is_verified = False
+
+        pair = await service.login(EMAIL, PASSWORD, CLIENT)
+
+        assert pair.access_token
+
+    async def test_refused_when_the_setting_says_so_and_no_session_opens(
+        self, verified_only: AuthService, tokens: AsyncMock, alice: User, password_ok: MagicMock
+    ) -> None:
+        alice.is_verified = False
+
+        with pytest.raises(EmailNotVerifiedError):
+            await verified_only.login(EMAIL, PASSWORD, CLIENT)
+
+        tokens.create_family.assert_not_awaited()
+
+    async def test_a_wrong_password_says_nothing_about_verification(
+        self, verified_only: AuthService, alice: User, password_wrong: MagicMock
+    ) -> None:
+        alice.is_verified = False
+
+        with pytest.raises(InvalidCredentialsError):
+            await verified_only.login(EMAIL, "wrong", CLIENT)
+
+    async def test_a_verified_account_logs_in(
+        self, verified_only: AuthService, alice: User, password_ok: MagicMock
+    ) -> None:
+        alice.is_verified = True
+
+        pair = await verified_only.login(EMAIL, PASSWORD, CLIENT)
+
+        assert pair.access_token
+
+
+@pytest.mark.unit
+class TestRefreshLimit:
+    async def test_each_rotation_counts_against_its_family(
+        self, service: AuthService, tokens: AsyncMock, limits: AsyncMock
+    ) -> None:
+        current = family()
+        tokens.get_for_rotation.return_value = (refresh_row(current.id), current)
+
+        await service.refresh("presented")
+
+        limits.hit.assert_awaited_once_with(Limit.REFRESH_PER_FAMILY, str(current.id))
+
+    async def test_past_the_limit_nothing_rotates_and_the_token_stays_usable(
+        self, service: AuthService, tokens: AsyncMock, limits: AsyncMock
+    ) -> None:
+        current = family()
+        tokens.get_for_rotation.return_value = (refresh_row(current.id), current)
+        limits.hit.return_value = 42
+
+        with pytest.raises(TooManyAttemptsError) as refused:
+            await service.refresh("presented")
+
+        assert refused.value.retry_after_seconds == 42
+        tokens.mark_used.assert_not_awaited()
+        tokens.add_refresh_token.assert_not_awaited()
+        tokens.revoke_family.assert_not_awaited()
+
+    async def test_a_reused_token_is_caught_whatever_the_limit(
+        self, service: AuthService, tokens: AsyncMock, limits: AsyncMock
+    ) -> None:
+        current = family()
+        tokens.get_for_rotation.return_value = (refresh_row(current.id, used_at=now()), current)
+        limits.hit.return_value = 42
+
+        with pytest.raises(RefreshTokenReusedError):
+            await service.refresh("presented")
+
+        tokens.revoke_family.assert_awaited_once()
 
 
 @pytest.mark.unit

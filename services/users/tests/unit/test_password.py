@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+
 import pytest
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from app.config import Settings, get_settings
-from app.utils.password import hash_password, is_common_password, needs_rehash, verify_password
+from app.utils.password import (
+    HASHING_NICENESS,
+    hash_password,
+    in_hashing_thread,
+    is_common_password,
+    needs_rehash,
+    verify_password,
+)
 
 PASSWORD = "Correct-horse-battery-9"
 
@@ -90,3 +101,33 @@ def test_the_default_argon2_parameters_are_owasps() -> None:
     names = ("argon2_memory_cost_kib", "argon2_time_cost", "argon2_parallelism")
 
     assert tuple(Settings.model_fields[name].default for name in names) == (19456, 2, 1)
+
+
+def _current_thread() -> tuple[str, int]:
+    """The calling thread's name and nice value."""
+    return threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def _fail() -> None:
+    raise ValueError("from the hashing thread")
+
+
+@pytest.mark.unit
+class TestHashingThreads:
+    async def test_a_call_runs_on_a_hashing_thread_and_returns_its_result(self) -> None:
+        name, _ = await in_hashing_thread(_current_thread)
+
+        assert name.startswith("password-hashing")
+        assert await in_hashing_thread(verify_password, PASSWORD, hash_password(PASSWORD)) is True
+
+    async def test_an_error_reaches_the_caller(self) -> None:
+        with pytest.raises(ValueError, match="from the hashing thread"):
+            await in_hashing_thread(_fail)
+
+    @pytest.mark.skipif(sys.platform != "linux", reason="a thread has its own nice value on Linux only")
+    async def test_hashing_threads_run_at_a_lower_priority_than_the_event_loop(self) -> None:
+        _, event_loop_nice = _current_thread()
+
+        _, hashing_nice = await in_hashing_thread(_current_thread)
+
+        assert hashing_nice == min(event_loop_nice + HASHING_NICENESS, 19)

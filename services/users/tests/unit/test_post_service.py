@@ -19,8 +19,8 @@ def users() -> FakeUserRepository:
 
 
 @pytest.fixture
-def posts() -> FakePostRepository:
-    return FakePostRepository()
+def posts(users: FakeUserRepository) -> FakePostRepository:
+    return FakePostRepository(users)
 
 
 @pytest.fixture
@@ -198,3 +198,40 @@ class TestListing:
     async def test_unknown_user_is_not_found(self, service: PostService, author: User) -> None:
         with pytest.raises(UserNotFoundError):
             await service.list_user_posts(author.id + 100, author, limit=10, offset=0)
+
+
+@pytest.mark.unit
+class TestDeactivatedAuthors:
+    """A deactivated account vanishes: its posts are "not found" as its profile is."""
+
+    async def test_their_published_post_is_not_found_by_anyone(
+        self, service: PostService, author: User, stranger: User
+    ) -> None:
+        post = await new_post(service, author, published=True)
+        author.is_active = False
+
+        for viewer in (None, stranger, author):
+            with pytest.raises(PostNotFoundError):
+                await service.get_visible_post(post.id, viewer)
+
+    async def test_their_posts_leave_the_public_list_and_pages_stay_full(
+        self, service: PostService, author: User, stranger: User
+    ) -> None:
+        kept = [await new_post(service, stranger, published=True) for _ in range(2)]
+        await new_post(service, author, published=True)
+        author.is_active = False
+
+        listed = await service.list_published(limit=2, offset=0)
+
+        assert [post.id for post in listed] == [post.id for post in reversed(kept)]
+
+    async def test_reactivation_brings_them_back(self, service: PostService, author: User) -> None:
+        post = await new_post(service, author, published=True)
+        author.is_active = False
+        with pytest.raises(PostNotFoundError):
+            await service.get_visible_post(post.id, None)
+
+        author.is_active = True
+
+        assert await service.get_visible_post(post.id, None) is post
+        assert await service.list_published(limit=10, offset=0) == [post]

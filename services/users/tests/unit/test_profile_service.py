@@ -15,15 +15,18 @@ from app.exceptions import (
     UserAlreadyExistsError,
     UserNotFoundError,
 )
+from app.models.account_token import TokenPurpose
 from app.models.user import User
 from app.schemas.user import UserUpdate
+from app.services.account_tokens import EmailVerification
 from app.services.profile_service import ProfileService
 from app.services.user_service import UserService
 from app.utils.throttle import InMemoryFailureCounter, LoginThrottle, ThrottleRule
+from app.utils.tokens import token_digest
 from tests.factories import UserFactory
-from tests.unit.fakes import FakeTokenRepository, FakeUserRepository
+from tests.unit.fakes import FakeAccountTokenRepository, FakeNotifier, FakeTokenRepository, FakeUserRepository
 
-VERIFY = "app.services.profile_service.verify_password"
+VERIFY = "app.services.passwords.verify_password"
 ACCOUNT_LIMIT = 3
 WINDOW_SECONDS = 60
 
@@ -48,8 +51,25 @@ def throttle() -> LoginThrottle:
 
 
 @pytest.fixture
-def service(repository: FakeUserRepository, tokens: FakeTokenRepository, throttle: LoginThrottle) -> ProfileService:
-    return ProfileService(repository, tokens, throttle)
+def account_tokens() -> FakeAccountTokenRepository:
+    return FakeAccountTokenRepository()
+
+
+@pytest.fixture
+def notifier() -> FakeNotifier:
+    return FakeNotifier()
+
+
+@pytest.fixture
+def service(
+    repository: FakeUserRepository,
+    tokens: FakeTokenRepository,
+    throttle: LoginThrottle,
+    account_tokens: FakeAccountTokenRepository,
+    notifier: FakeNotifier,
+) -> ProfileService:
+    verification = EmailVerification(account_tokens, notifier, timedelta(hours=24))
+    return ProfileService(repository, tokens, throttle, verification, notifier)
 
 
 @pytest.fixture
@@ -235,6 +255,61 @@ class TestSessionsOnEmailChange:
         await service.update_own_profile(owner, owner.id, UserUpdate(username="renamed"), None)
 
         assert tokens.live_families(owner.id) == {family.id}
+
+
+@pytest.mark.unit
+class TestVerificationAndNoticeOnEmailChange:
+    async def test_a_new_email_gets_a_verification_link_bound_to_it(
+        self, service: ProfileService, owner: User, account_tokens: FakeAccountTokenRepository, notifier: FakeNotifier
+    ) -> None:
+        with patch(VERIFY, autospec=True, return_value=True):
+            await service.update_own_profile(
+                owner, owner.id, UserUpdate(email="new@example.com", current_password="right"), None
+            )
+
+        [token] = notifier.tokens("verification", "new@example.com")
+        live = account_tokens.live(owner.id, TokenPurpose.VERIFY_EMAIL)
+        assert live is not None
+        assert live.email == "new@example.com"
+        assert live.token_hash == token_digest(token)
+        assert notifier.sent == [
+            ("verification", "new@example.com", token),
+            ("email_changed", "owner@example.com", None),  # the previous address, told without a link
+        ]
+
+    async def test_the_link_sent_to_the_previous_address_stops_working(
+        self, service: ProfileService, owner: User, account_tokens: FakeAccountTokenRepository, notifier: FakeNotifier
+    ) -> None:
+        await EmailVerification(account_tokens, notifier, timedelta(hours=1)).send(owner)
+        [old_token] = notifier.tokens("verification", "owner@example.com")
+
+        with patch(VERIFY, autospec=True, return_value=True):
+            await service.update_own_profile(
+                owner, owner.id, UserUpdate(email="new@example.com", current_password="right"), None
+            )
+
+        assert await account_tokens.get_for_use(token_digest(old_token), TokenPurpose.VERIFY_EMAIL) is None
+
+    @pytest.mark.parametrize(
+        "changes", [UserUpdate(username="renamed"), UserUpdate(email="OWNER@example.com", current_password="right")]
+    )
+    async def test_no_link_without_a_new_address(
+        self, service: ProfileService, owner: User, notifier: FakeNotifier, changes: UserUpdate
+    ) -> None:
+        with patch(VERIFY, autospec=True, return_value=True):
+            await service.update_own_profile(owner, owner.id, changes, None)
+
+        assert notifier.sent == []
+
+    async def test_a_refused_change_sends_nothing(
+        self, service: ProfileService, owner: User, notifier: FakeNotifier
+    ) -> None:
+        with patch(VERIFY, autospec=True, return_value=False), pytest.raises(CurrentPasswordInvalidError):
+            await service.update_own_profile(
+                owner, owner.id, UserUpdate(email="new@example.com", current_password="wrong"), None
+            )
+
+        assert notifier.sent == []
 
 
 @pytest.mark.unit

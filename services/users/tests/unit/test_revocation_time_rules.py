@@ -15,14 +15,16 @@ from app.models.user import User
 from app.repositories.token_repository import TokenRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
 from app.schemas.user import UserUpdate
+from app.services.account_tokens import EmailVerification
 from app.services.auth_service import AuthService, LoginAttemptLimiter
+from app.services.limits import RateLimiter
 from app.services.profile_service import ProfileService
 from app.unit_of_work import UnitOfWork
 from app.utils.jwt import AccessTokenClaims
 from app.utils.throttle import InMemoryFailureCounter, LoginThrottle, ThrottleRule
 from tests.factories import UserFactory
 from tests.support.time_zone import local_time_zone
-from tests.unit.fakes import FakeTokenRepository, FakeUserRepository
+from tests.unit.fakes import FakeAccountTokenRepository, FakeNotifier, FakeTokenRepository, FakeUserRepository
 
 SETTINGS = Settings(environment="test", secret_key=SecretStr("unit-test-secret-key-" + "0123456789" * 4))
 
@@ -46,6 +48,7 @@ async def test_logout_revokes_the_session_at_the_current_instant() -> None:
         create_autospec(LoginAttemptLimiter, instance=True),
         create_autospec(UnitOfWork, instance=True),
         SETTINGS,
+        limits=create_autospec(RateLimiter, instance=True),
     )
     session_id = uuid.uuid4()
     claims = AccessTokenClaims(7, uuid.uuid4(), datetime.now(UTC) + timedelta(minutes=5), session_id)
@@ -72,8 +75,10 @@ async def test_an_email_change_ends_the_other_sessions_at_the_current_instant() 
     other = await tokens.create_family(owner.id, expires_at)
     before = datetime.now(UTC)
 
-    with patch("app.services.profile_service.verify_password", autospec=True, return_value=True):
-        await ProfileService(users, tokens, throttle).update_own_profile(
+    with patch("app.services.passwords.verify_password", autospec=True, return_value=True):
+        notifier = FakeNotifier()
+        verification = EmailVerification(FakeAccountTokenRepository(), notifier, timedelta(hours=1))
+        await ProfileService(users, tokens, throttle, verification, notifier).update_own_profile(
             owner, owner.id, UserUpdate(email="new@example.com", current_password="right password"), current.id
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from unittest.mock import AsyncMock, create_autospec, patch
 
 import pytest
@@ -111,3 +112,41 @@ class TestUserService:
             pytest.raises(InvalidCredentialsError),
         ):
             await user_service.authenticate("off@example.com", "SecurePass123!")
+
+
+@pytest.mark.unit
+class TestHashingOffTheEventLoop:
+    async def test_login_verifies_the_password_on_a_hashing_thread(
+        self, user_service: UserService, mock_user_repository: AsyncMock
+    ) -> None:
+        mock_user_repository.get_by_email.return_value = User(
+            id=1, email="a@example.com", username="a", hashed_password="stored", is_active=True
+        )
+        threads: list[str] = []
+
+        def verify(_password: str, _hashed: str) -> bool:
+            threads.append(threading.current_thread().name)
+            return True
+
+        with patch("app.services.user_service.verify_password", side_effect=verify, autospec=True):
+            await user_service.authenticate("a@example.com", "Some-Password-1")
+
+        assert len(threads) == 1
+        assert threads[0].startswith("password-hashing")
+
+    async def test_registration_hashes_on_a_hashing_thread(
+        self, user_service: UserService, mock_user_repository: AsyncMock
+    ) -> None:
+        mock_user_repository.get_by_email.return_value = None
+        mock_user_repository.create.side_effect = lambda user: user
+        threads: list[str] = []
+
+        def hash_(_password: str) -> str:
+            threads.append(threading.current_thread().name)
+            return "hashed"
+
+        with patch("app.services.user_service.hash_password", side_effect=hash_, autospec=True):
+            await user_service.create_user(UserCreate(email="b@example.com", username="bee", password="SecurePass123!"))
+
+        assert len(threads) == 1
+        assert threads[0].startswith("password-hashing")

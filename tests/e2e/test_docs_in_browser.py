@@ -1,9 +1,10 @@
-"""``/docs`` in a real browser with the network cut off: every operation renders and one runs.
+"""``/docs`` of each service in a real browser with the network cut off: every operation renders
+and one runs.
 
 Headless Chromium (Debian's ``chromium`` package; ``make test`` installs it where it can) is
-driven by Playwright against the service as a real process. Every request the page makes to a
-host other than the service's loopback address is aborted and recorded: there must be none.
-A screenshot is kept as the test's artifact (its path is printed).
+driven by Playwright against the running system's processes (``DOCS_ENABLED=true``). Every
+request the page makes to a host other than the loopback is aborted and recorded: there must be
+none. A screenshot per service is kept as the test's artifact (its path is printed).
 """
 
 from __future__ import annotations
@@ -16,11 +17,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support.databases import TRUNCATE_ALL_TABLES
-from tests.support.server_process import ServerProcess, production_env, running_server
-from tests.support.smtp import RecordingHandler
+from devtools.system import ServiceProcess, System
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -43,16 +41,6 @@ pytestmark = [
 
 
 @pytest.fixture
-async def docs_server(
-    test_engine: AsyncEngine, database_url: str, smtp_server: RecordingHandler, tmp_path: Path
-) -> AsyncIterator[ServerProcess]:
-    with running_server(production_env(database_url, DOCS_ENABLED="true"), tmp_path) as server:
-        yield server
-    async with test_engine.begin() as connection:
-        await connection.execute(TRUNCATE_ALL_TABLES)
-
-
-@pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -62,7 +50,7 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
-def documented_operations(server: ServerProcess) -> set[tuple[str, str]]:
+def documented_operations(server: ServiceProcess) -> set[tuple[str, str]]:
     document = httpx.get(f"{server.base_url}/openapi.json", timeout=10.0).json()
     return {(method.upper(), path) for path, operations in document["paths"].items() for method in operations}
 
@@ -78,9 +66,11 @@ async def rendered_operations(page: Page) -> set[tuple[str, str]]:
     return {(method, path) for method, path in pairs}
 
 
+@pytest.mark.parametrize("service", ["users", "orders"])
 async def test_docs_render_every_operation_offline_and_try_it_out_works(
-    docs_server: ServerProcess, browser: Browser, tmp_path: Path
+    system: System, service: str, browser: Browser, tmp_path: Path
 ) -> None:
+    docs_server = system.processes[service]
     outside_requests: list[str] = []
 
     async def only_loopback(route: Route) -> None:
@@ -107,9 +97,9 @@ async def test_docs_render_every_operation_offline_and_try_it_out_works(
     await expect(result.locator(".response-col_status")).to_have_text("200", timeout=RENDER_TIMEOUT_MS)
     await expect(result.locator(".response-col_description")).to_contain_text('"status": "ok"')
 
-    screenshot = tmp_path / "docs.png"
+    screenshot = tmp_path / f"{service}-docs.png"
     await page.screenshot(path=str(screenshot), full_page=False)
-    print(f"\nscreenshot of /docs: {screenshot}")  # noqa: T201 - the test's artifact, for a person to look at
+    print(f"\nscreenshot of the {service} service's /docs: {screenshot}")  # noqa: T201 - the test's artifact, for a person to look at
     await context.close()
 
     assert outside_requests == []

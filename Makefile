@@ -130,10 +130,17 @@ bench: setup ## the whole system against a framework-free ASGI baseline, every s
 bench-tests: setup ## the test suite's speed: wall time per tier, per-test database overhead, parallel speed-up (BENCH_TESTS_ARGS)
 	$(BIN)/python -m bench.suite_speed $(BENCH_TESTS_ARGS)
 
-# Not part of `make test` (slow). Fails on a surviving mutant that is not accepted.
+# Not part of `make test` (slow). Each service in turn (SERVICE=orders: one of them); fails when
+# either has a surviving mutant that is not accepted. Mutant names are the service's own modules
+# (app.services.*), alike in both services: rerunning some (MUTANTS=) needs SERVICE.
 MUTATION_CHILDREN ?= 2
-mutation: setup ## mutation testing of the users service (MUTANTS='app.utils.jwt.*' reruns some)
-	$(BIN)/python -m devtools.mutation --max-children $(MUTATION_CHILDREN) $(MUTANTS)
+SERVICE ?=
+MUTANTS ?=
+mutation: setup ## mutation testing of both services (SERVICE=orders: one; SERVICE=users MUTANTS='app.utils.jwt.*' reruns some)
+	$(if $(and $(MUTANTS),$(if $(SERVICE),,missing)),$(error MUTANTS names mutants of one service: add SERVICE=users or SERVICE=orders))
+	@status=0; for service in $(or $(SERVICE),orders users); do \
+		$(BIN)/python -m devtools.mutation --service $$service --max-children $(MUTATION_CHILDREN) $(MUTANTS) || status=1; \
+	done; exit $$status
 
 clean: ## remove the tools, the environment, local data and caches
-	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage* $(ORDERS)/.coverage* $(USERS)/mutants
+	rm -rf $(TOOLS) $(VENV) .data .mypy_cache .ruff_cache $(USERS)/.coverage* $(ORDERS)/.coverage* $(USERS)/mutants $(ORDERS)/mutants

@@ -1,12 +1,14 @@
 """``make mutation``: mutmut over a service, a report of the survivors, and a ratchet on them.
 
-The run starts one PostgreSQL (embedded, or ``TEST_DATABASE_URL``) and migrates one template
-database that every mutant's test session clones (``tests/support/mutation_plugin.py``), then
-runs ``mutmut run`` in the service's directory (configured by its ``setup.cfg``).
+One service a run (``--service users``; ``make mutation`` runs each service in turn): the run
+starts one PostgreSQL (embedded, or ``TEST_DATABASE_URL``), migrates one template database with
+the service's migrations that every mutant's test session clones (``devtools/mutation_plugin.py``),
+then runs ``mutmut run`` in ``services/<service>`` (configured by its ``setup.cfg``: what to
+mutate, which tests run per mutant).
 
 Each surviving mutant must be listed in the service's ``mutation/accepted.toml`` with the reason
 it is accepted; a survivor not listed there fails the run, as does a score under the threshold.
-The report, survivors first, goes to ``mutation/report.md``.
+The report, survivors first, goes to the service's ``mutation/report.md``.
 
 Without arguments the run starts from scratch (a cached verdict would outlive the test that now
 kills it); with mutant names or globs (``'app.utils.jwt.*'``) only those are run again, on the
@@ -30,16 +32,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devtools import embedded_pg
+from devtools.mutation_plugin import SERVICE_VARIABLE, TEST_SERVER_VARIABLE
 from devtools.mutation_report import Verdicts, load_accepted, load_verdicts, render_report, summary_lines
+from servicekit.testing.databases import alembic_migrator, drop_database, start_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TEST_SERVER_VARIABLE = "MUTATION_TEST_SERVER"
+SERVICES = ("users", "orders")
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make mutation", description=__doc__.split("\n\n")[0])
     parser.add_argument("mutants", nargs="*", help="only these mutants (names or globs), reusing the last run")
-    parser.add_argument("--service", default="services/users", help="the service's directory")
+    parser.add_argument("--service", choices=SERVICES, required=True, help="the service (services/SERVICE)")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
     parser.add_argument("--fail-under", type=float, default=90.0, help="minimum percentage of mutants killed")
     return parser.parse_args(argv)
@@ -71,10 +75,9 @@ def _process_tree_cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def _template_database(service_dir: Path, cost: RunCost) -> Iterator[dict[str, str]]:
+def _template_database(service: str, service_dir: Path, cost: RunCost) -> Iterator[dict[str, str]]:
     """The environment of a run: a server and a migrated template that every session clones."""
-    sys.path.insert(0, str(service_dir))
-    from tests.support.databases import drop_database, start_server  # noqa: PLC0415 - the service's own code
+    sys.path.insert(0, str(service_dir))  # the service's migrations import its models (``app``)
 
     with tempfile.TemporaryDirectory(prefix="mutation-") as work_dir:
         environment = {}
@@ -84,16 +87,20 @@ def _template_database(service_dir: Path, cost: RunCost) -> Iterator[dict[str, s
             environment["TEST_DATABASE_URL"] = server.database_url("postgres")
             postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
         os.environ.update(environment)
-        test_server = start_server(Path(work_dir))
+        test_server = start_server(Path(work_dir), template_prefix=service, migrate=alembic_migrator(service_dir))
         try:
-            yield {**environment, TEST_SERVER_VARIABLE: json.dumps(test_server.as_dict())}
+            yield {
+                **environment,
+                SERVICE_VARIABLE: service,
+                TEST_SERVER_VARIABLE: json.dumps(test_server.as_dict()),
+            }
         finally:
             drop_database(test_server, test_server.template)
             if postmaster is not None:
                 cost.database_cpu_seconds = _process_tree_cpu_seconds(postmaster)
 
 
-def _run_mutmut(service_dir: Path, mutants: list[str], max_children: int, cost: RunCost) -> int:
+def _run_mutmut(service: str, service_dir: Path, mutants: list[str], max_children: int, cost: RunCost) -> int:
     if not mutants:
         shutil.rmtree(service_dir / "mutants", ignore_errors=True)
     bin_dir = Path(sys.executable).parent
@@ -101,7 +108,7 @@ def _run_mutmut(service_dir: Path, mutants: list[str], max_children: int, cost: 
     # mutmut draws a spinner: fine on a terminal, megabytes in a CI log, so logs get a file.
     log_path = service_dir / "mutation" / "mutmut.log"
     cpu_before = _children_cpu_seconds()
-    with _template_database(service_dir, cost) as run_environment, log_path.open("w") as log:
+    with _template_database(service, service_dir, cost) as run_environment, log_path.open("w") as log:
         output = None if sys.stdout.isatty() else log
         if output is not None:
             print(f"mutmut is running; its output goes to {log_path.relative_to(REPO_ROOT)}", flush=True)  # noqa: T201
@@ -133,10 +140,11 @@ def _problems(verdicts: Verdicts, fail_under: float) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    service_dir = (REPO_ROOT / args.service).resolve()
+    service_dir = REPO_ROOT / "services" / args.service
     started = time.monotonic()
     cost = RunCost()
-    returncode = _run_mutmut(service_dir, args.mutants, args.max_children, cost)
+    print(f"Mutation testing of the {args.service} service", flush=True)  # noqa: T201
+    returncode = _run_mutmut(args.service, service_dir, args.mutants, args.max_children, cost)
     if returncode != 0:
         print(f"mutmut failed (exit code {returncode})", file=sys.stderr)  # noqa: T201
         return returncode

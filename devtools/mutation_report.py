@@ -23,6 +23,10 @@ from mutmut.utils.format_utils import orig_function_and_class_names_from_key
 KILLED = frozenset({"killed", "timeout", "segfault"})
 REJECTED_BY_TYPES = "caught by type check"
 SURVIVED = frozenset({"survived", "no tests"})
+#: mutmut's exit code when its runner raised instead of running the tests (pytest refused the
+#: command, e.g. a test id it cannot select). mutmut files it under "timeout", but no test ran:
+#: it is no verdict, never a kill.
+RUNNER_FAILED = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +132,9 @@ def load_verdicts(accepted: list[Accepted]) -> Verdicts:
         folder = verdicts.by_folder.setdefault(str(path.parent), Score())
         for name, exit_code in sorted(data.exit_code_by_key.items()):
             status = status_by_exit_code[exit_code]
-            if status in KILLED:
+            if exit_code == RUNNER_FAILED:
+                verdicts.undecided.append(f"{name}: its tests did not run (pytest refused mutmut's command)")
+            elif status in KILLED:
                 folder.by_tests += 1
             elif status == REJECTED_BY_TYPES:
                 folder.by_types += 1

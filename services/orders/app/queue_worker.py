@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.clients.users import UsersClient, create_users_client
+from app.clients.users import create_users_client
 from app.config import Settings, get_settings
 from app.database import APPLICATION_NAME
 from app.exceptions import UsersServiceUnavailableError
@@ -101,10 +101,10 @@ def _stop(queue: QueueManager) -> None:
     queue.shutdown.set()
 
 
-async def run_worker(settings: Settings, *, users_client: UsersClient | None = None) -> None:
+async def run_worker(settings: Settings) -> None:
     """Process jobs until SIGINT/SIGTERM (or the task is cancelled); jobs in hand are finished."""
     engine = create_engine(settings, application_name=f"{APPLICATION_NAME}-worker")
-    users = users_client or create_users_client(settings)
+    users = create_users_client(settings)
     connection = await asyncpg.connect(driver_dsn(settings.database_url))
     queue = QueueManager(Queries.from_asyncpg_connection(connection))
     processor = OrderProcessor(sql_unit_of_work(create_session_factory(engine)), users)

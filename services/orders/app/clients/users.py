@@ -193,7 +193,7 @@ def _error_code(answer: _Answer) -> str | None:
         return None
 
 
-def create_users_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> UsersClient:
+def create_users_client(settings: Settings) -> UsersClient:
     """The process's one client: pooled keep-alive connections, timeouts, no redirects followed."""
     timeout = httpx.Timeout(
         connect=settings.users_connect_timeout_seconds,
@@ -211,7 +211,6 @@ def create_users_client(settings: Settings, transport: httpx.AsyncBaseTransport 
         follow_redirects=False,
         headers={"Accept": "application/json", "User-Agent": "orders-service"},
         event_hooks={"request": [propagate_request_id]},
-        transport=transport,
     )
     breakers = AsyncCircuitBreakerFactory(
         default_threshold=settings.users_breaker_threshold,

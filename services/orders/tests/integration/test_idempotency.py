@@ -73,6 +73,14 @@ async def test_keys_are_scoped_to_the_caller(
     assert theirs["id"] != mine["id"]
 
 
+async def test_another_key_with_the_same_body_is_another_order(client: AsyncClient, caller: Caller) -> None:
+    """Two identical purchases, each with its own key (two books bought twice on purpose)."""
+    first = await place_order(client, caller[1], key="monday")
+    second = await place_order(client, caller[1], key="tuesday")
+
+    assert first["id"] != second["id"]
+
+
 async def test_without_a_key_every_request_is_a_new_order(client: AsyncClient, caller: Caller) -> None:
     first = await place_order(client, caller[1])
     second = await place_order(client, caller[1])

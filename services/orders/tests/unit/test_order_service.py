@@ -55,6 +55,14 @@ def test_fingerprint_compares_prices_as_values_and_keeps_item_order() -> None:
     assert fingerprint([NewItem("A", 1, Decimal(1))]) != fingerprint([NewItem("A", 2, Decimal(1))])
 
 
+def test_the_fingerprint_of_a_body_never_changes() -> None:
+    """Fingerprints are stored with orders: a new way of computing them would turn a retry sent
+    across a deploy, with its key and the same body, into a 422 (another body)."""
+    assert fingerprint([NewItem("BOOK-1", 2, Decimal("9.99")), NewItem("PEN", 1, Decimal(1))]) == (
+        "3671567e624e3ca38adab9937a21f1c095928690322d5831c7301e4c6815d6ee"
+    )
+
+
 async def test_a_placed_order_is_pending_with_its_job(
     service: OrderService, store: FakeOrderStore, jobs: FakeJobQueue
 ) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from stamina.instrumentation import RetryDetails, get_on_retry_hooks, set_on_retry_hooks
 
 from app.clients.users import RemoteUser, UsersClient, create_users_client
 from app.config import Settings
@@ -28,7 +29,7 @@ def settings() -> Settings:
         users_retry_attempts=3,
         users_retry_initial_wait_seconds=0,
         users_breaker_threshold=2,
-        users_breaker_ttl_seconds=30,
+        users_breaker_ttl_seconds=20,  # not purgatory's default (30): the setting is what counts
         users_deadline_seconds=2,
     )
 
@@ -64,6 +65,18 @@ async def test_current_user_sends_the_token(client: UsersClient, users_mock: res
     assert found == RemoteUser(id=7)
     assert route.calls.last.request.headers["Authorization"] == "Bearer tok"
     assert "X-Request-ID" not in route.calls.last.request.headers
+
+
+async def test_every_request_names_its_sender_and_asks_for_json(
+    client: UsersClient, users_mock: respx.MockRouter
+) -> None:
+    """The users service's logs and metrics tell the orders service's calls from others' by them."""
+    route = users_mock.get(ME).mock(return_value=user())
+
+    await client.current_user("tok")
+
+    sent = route.calls.last.request.headers
+    assert (sent["User-Agent"], sent["Accept"]) == ("orders-service", "application/json")
 
 
 async def test_a_refused_token_is_not_authenticated(client: UsersClient, users_mock: respx.MockRouter) -> None:
@@ -112,6 +125,51 @@ async def test_a_hiccup_is_ridden_out_by_a_retry(client: UsersClient, users_mock
     assert route.call_count == 3
 
 
+@pytest.fixture
+def retry_waits() -> Iterator[list[float]]:
+    """The wait before each retry, as stamina schedules it (its retry hooks see it before it sleeps)."""
+    waits: list[float] = []
+    previous = get_on_retry_hooks()
+
+    def record(details: RetryDetails) -> None:
+        waits.append(details.wait_for)
+
+    set_on_retry_hooks([record])
+    yield waits
+    set_on_retry_hooks(previous)
+
+
+async def test_retries_back_off_exponentially_from_the_initial_wait_with_as_much_jitter(
+    client: UsersClient, users_mock: respx.MockRouter, settings: Settings, retry_waits: list[float]
+) -> None:
+    settings.users_retry_initial_wait_seconds = 0.01
+    settings.users_retry_attempts = 4
+    settings.users_deadline_seconds = 30  # retries stop at the deadline: a slow machine must not stop them here
+    users_mock.get(ME).mock(return_value=httpx.Response(503))
+
+    with pytest.raises(UsersServiceUnavailableError):
+        await client.current_user("tok")
+
+    backoffs = [0.01, 0.02, 0.04]
+    assert len(retry_waits) == len(backoffs)
+    for wait, backoff in zip(retry_waits, backoffs, strict=True):
+        assert backoff - 1e-9 <= wait <= backoff + 0.01 + 1e-9  # the backoff plus up to the initial wait
+
+
+async def test_no_wait_between_attempts_is_longer_than_half_the_deadline(
+    client: UsersClient, users_mock: respx.MockRouter, settings: Settings, retry_waits: list[float]
+) -> None:
+    """Whatever the backoff settings, a retry still fits in the overall deadline."""
+    settings.users_retry_initial_wait_seconds = 100
+    settings.users_retry_attempts = 2
+    users_mock.get(ME).mock(return_value=httpx.Response(503))
+
+    with pytest.raises(UsersServiceUnavailableError):
+        await client.current_user("tok")
+
+    assert retry_waits == [settings.users_deadline_seconds / 2]
+
+
 @pytest.mark.parametrize(
     "failure",
     [httpx.Response(500), httpx.Response(502), httpx.Response(504), httpx.Response(429), httpx.ReadTimeout("slow")],
@@ -137,11 +195,24 @@ async def test_persistent_failure_is_unavailable_after_bounded_attempts(
         httpx.Response(200, json={"id": 0}),
         httpx.Response(200, json={"username": "no id"}),
         httpx.Response(200, content=b'{"id": 7, "pad": "' + b"x" * 70_000 + b'"}'),
-        httpx.Response(200, headers={"Content-Length": "999999"}, content=b"{}"),
+        # Refused on the declared length alone, before a byte of the (valid) body is read.
+        httpx.Response(200, headers={"Content-Length": "999999"}, content=b'{"id": 7}'),
+        httpx.Response(200, headers={"Content-Length": "lots"}, content=b'{"id": 7}'),
         httpx.Response(302, headers={"Location": "http://evil.test/api/v1/users/me"}),
         httpx.Response(403, json={"detail": "forbidden", "code": "permission_denied"}),
     ],
-    ids=["html", "array", "string-id", "zero-id", "no-id", "oversized", "declared-oversized", "redirect", "403"],
+    ids=[
+        "html",
+        "array",
+        "string-id",
+        "zero-id",
+        "no-id",
+        "oversized",
+        "declared-oversized",
+        "declared-nonsense",
+        "redirect",
+        "403",
+    ],
 )
 async def test_an_untrustworthy_response_is_an_error_and_not_retried(
     client: UsersClient, users_mock: respx.MockRouter, response: httpx.Response
@@ -151,6 +222,30 @@ async def test_an_untrustworthy_response_is_an_error_and_not_retried(
     with pytest.raises(UsersServiceUnavailableError):
         await client.current_user("tok")
     assert route.call_count == 1
+
+
+def body_of(size: int) -> bytes:
+    """A user's body padded to exactly ``size`` bytes."""
+    empty = b'{"id": 7, "pad": ""}'
+    return empty[:-2] + b"x" * (size - len(empty)) + empty[-2:]
+
+
+async def test_a_body_of_exactly_the_limit_is_accepted(
+    client: UsersClient, users_mock: respx.MockRouter, settings: Settings
+) -> None:
+    users_mock.get(ME).mock(return_value=httpx.Response(200, content=body_of(settings.users_max_response_bytes)))
+
+    assert await client.current_user("tok") == RemoteUser(id=7)
+
+
+async def test_a_body_streamed_in_pieces_is_read_whole(client: UsersClient, users_mock: respx.MockRouter) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for piece in (b'{"id"', b": 7, ", b'"username": "someone"}'):
+            yield piece
+
+    users_mock.get(ME).mock(return_value=httpx.Response(200, content=chunks()))
+
+    assert await client.current_user("tok") == RemoteUser(id=7)
 
 
 async def test_a_streamed_body_longer_than_the_limit_is_refused(
@@ -215,19 +310,31 @@ async def test_the_open_breaker_refuses_without_calling(
 ) -> None:
     route = await open_the_breaker(client, users_mock)
     calls = route.call_count
-    clock.now += 10
+    clock.now += 5
 
     with pytest.raises(UsersServiceUnavailableError) as raised:
         await client.current_user("tok")
     assert route.call_count == calls
-    assert raised.value.retry_after_seconds == 20
+    assert raised.value.retry_after_seconds == 15
+
+
+async def test_the_open_breaker_s_last_second_is_a_retry_after_of_one(
+    client: UsersClient, users_mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    """Retry-After rounds the time left up to a whole second, and promises no later than that."""
+    await open_the_breaker(client, users_mock)
+    clock.now += 19.5
+
+    with pytest.raises(UsersServiceUnavailableError) as raised:
+        await client.current_user("tok")
+    assert raised.value.retry_after_seconds == 1
 
 
 async def test_half_open_a_success_closes_the_breaker(
     client: UsersClient, users_mock: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = await open_the_breaker(client, users_mock)
-    clock.now += 31
+    clock.now += 21
     route.mock(return_value=user())
 
     assert await client.current_user("tok") == RemoteUser(id=7)
@@ -238,7 +345,7 @@ async def test_half_open_a_failure_opens_it_again(
     client: UsersClient, users_mock: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = await open_the_breaker(client, users_mock)
-    clock.now += 31
+    clock.now += 21
     with pytest.raises(UsersServiceUnavailableError):
         await client.current_user("tok")
     calls = route.call_count
@@ -273,9 +380,11 @@ async def test_abandoned_calls_do_not_open_the_breaker(client: UsersClient, user
     for _ in range(3):
         started.clear()
         call = asyncio.create_task(client.current_user("tok"))
-        await started.wait()
+        reached = asyncio.create_task(started.wait())
+        await asyncio.wait({call, reached}, return_when=asyncio.FIRST_COMPLETED)
+        reached.cancel()
         call.cancel()
-        with pytest.raises(asyncio.CancelledError):
+        with pytest.raises(asyncio.CancelledError):  # not refused by an open breaker
             await call
     route.mock(return_value=user())
 

@@ -212,11 +212,16 @@ async def test_an_unreachable_users_service_requeues_the_job_for_later(
     assert metrics.registry.get_sample_value("jobs_processed_total") == 0
 
 
+#: A loopback address other than the default one: the worker serves its metrics where it is told.
+METRICS_ADDRESS = "127.0.0.2"
+
+
 async def test_run_worker_processes_orders_until_sigterm(
     live_client: AsyncClient, caller: Caller, test_engine: AsyncEngine, mock_settings: Settings
 ) -> None:
     order = await place_order(live_client, caller[1])
     mock_settings.worker_metrics_port = free_port()
+    mock_settings.worker_metrics_address = METRICS_ADDRESS
     running = asyncio.create_task(run_worker(mock_settings))
 
     async def confirmed_or_stopped() -> bool:
@@ -224,7 +229,7 @@ async def test_run_worker_processes_orders_until_sigterm(
 
     try:
         await wait_until(confirmed_or_stopped, deadline_seconds=15, describe="the order's confirmation")
-        exposition = await asyncio.to_thread(scrape, mock_settings.worker_metrics_port)
+        exposition = await asyncio.to_thread(scrape, METRICS_ADDRESS, mock_settings.worker_metrics_port)
     finally:
         if not running.done():  # a worker that failed to start has no handler: the signal would end the tests
             os.kill(os.getpid(), signal.SIGTERM)  # the worker's own handler: a graceful stop
@@ -233,12 +238,12 @@ async def test_run_worker_processes_orders_until_sigterm(
 
     assert value(exposition, "jobs_processed_total") == 1
     with pytest.raises(urllib.error.URLError, match="Connection refused"):  # its metrics server is gone with it
-        scrape(mock_settings.worker_metrics_port)
+        scrape(METRICS_ADDRESS, mock_settings.worker_metrics_port)
 
 
-def scrape(port: int) -> str:
+def scrape(address: str, port: int) -> str:
     """A worker's exposition (urllib: respx holds httpx to the users service's fake)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5.0) as response:
+    with urllib.request.urlopen(f"http://{address}:{port}/metrics", timeout=5.0) as response:
         return str(response.read().decode())
 
 

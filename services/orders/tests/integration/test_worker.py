@@ -216,26 +216,39 @@ async def test_an_unreachable_users_service_requeues_the_job_for_later(
 METRICS_ADDRESS = "127.0.0.2"
 
 
+@asynccontextmanager
+async def worker_running(settings: Settings) -> AsyncIterator[asyncio.Task[None]]:
+    """``run_worker`` in a task, stopped by SIGTERM (its own graceful stop) when the block ends."""
+    running = asyncio.create_task(run_worker(settings))
+    try:
+        yield running
+    finally:
+        if not running.done():  # a worker that failed to start has no handler: the signal would end the tests
+            os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(running, timeout=15)
+
+
+async def wait_until_confirmed(test_engine: AsyncEngine, order_id: int, running: asyncio.Task[None]) -> None:
+    """Until the worker confirmed the order, or stopped (then the block's end raises its error)."""
+
+    async def confirmed_or_stopped() -> bool:
+        return running.done() or await order_status(test_engine, order_id) == "confirmed"
+
+    await wait_until(confirmed_or_stopped, deadline_seconds=15, describe="the order's confirmation")
+
+
 async def test_run_worker_processes_orders_until_sigterm(
     live_client: AsyncClient, caller: Caller, test_engine: AsyncEngine, mock_settings: Settings
 ) -> None:
     order = await place_order(live_client, caller[1])
     mock_settings.worker_metrics_port = free_port()
     mock_settings.worker_metrics_address = METRICS_ADDRESS
-    running = asyncio.create_task(run_worker(mock_settings))
 
-    async def confirmed_or_stopped() -> bool:
-        return running.done() or await order_status(test_engine, order["id"]) == "confirmed"
-
-    try:
-        await wait_until(confirmed_or_stopped, deadline_seconds=15, describe="the order's confirmation")
+    async with worker_running(mock_settings) as running:
+        await wait_until_confirmed(test_engine, order["id"], running)
         exposition = await asyncio.to_thread(scrape, METRICS_ADDRESS, mock_settings.worker_metrics_port)
-    finally:
-        if not running.done():  # a worker that failed to start has no handler: the signal would end the tests
-            os.kill(os.getpid(), signal.SIGTERM)  # the worker's own handler: a graceful stop
-        await asyncio.wait_for(running, timeout=15)
-    assert await order_status(test_engine, order["id"]) == "confirmed"
 
+    assert await order_status(test_engine, order["id"]) == "confirmed"
     assert value(exposition, "jobs_processed_total") == 1
     with pytest.raises(urllib.error.URLError, match="Connection refused"):  # its metrics server is gone with it
         scrape(METRICS_ADDRESS, mock_settings.worker_metrics_port)
@@ -245,6 +258,24 @@ def scrape(address: str, port: int) -> str:
     """A worker's exposition (urllib: respx holds httpx to the users service's fake)."""
     with urllib.request.urlopen(f"http://{address}:{port}/metrics", timeout=5.0) as response:
         return str(response.read().decode())
+
+
+async def test_run_worker_takes_up_a_job_whose_worker_stopped_beating(
+    live_client: AsyncClient, caller: Caller, test_engine: AsyncEngine, mock_settings: Settings
+) -> None:
+    """A job held by a worker that died (no heartbeat for 10 s) is taken up again once its
+    heartbeat is older than WORKER_HEARTBEAT_TIMEOUT_SECONDS (pgqueuer's default would wait 30 s)."""
+    order = await place_order(live_client, caller[1])
+    async with test_engine.begin() as connection:
+        await connection.exec_driver_sql(
+            "UPDATE pgqueuer SET status = 'picked', heartbeat = NOW() - INTERVAL '10 seconds'"
+        )
+    mock_settings.worker_heartbeat_timeout_seconds = 2
+
+    async with worker_running(mock_settings) as running:
+        await wait_until_confirmed(test_engine, order["id"], running)
+
+    assert await order_status(test_engine, order["id"]) == "confirmed"
 
 
 def test_retry_delays_double_up_to_the_bound(mock_settings: Settings) -> None:

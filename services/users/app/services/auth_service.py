@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,7 @@ from app.services.limits import Limit, RateLimiter, enforce
 from app.services.user_service import UserService
 from app.unit_of_work import UnitOfWork
 from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
-from app.utils.password import hash_password, needs_rehash
+from app.utils.password import hash_password, in_hashing_thread, needs_rehash
 from app.utils.tokens import hash_refresh_token, new_refresh_token
 
 
@@ -148,5 +147,5 @@ class AuthService:
 
     async def _upgrade_hash_if_needed(self, user: User, password: str) -> None:
         if needs_rehash(user.hashed_password):
-            user.hashed_password = await asyncio.to_thread(hash_password, password)
+            user.hashed_password = await in_hashing_thread(hash_password, password)
             await self._users.update(user)

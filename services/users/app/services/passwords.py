@@ -1,17 +1,16 @@
 """Password rules shared by every flow that checks or sets a signed-in user's password.
 
 ``verify_password`` and ``hash_password`` are looked up here at call time (tests patch
-``app.services.passwords.verify_password``); both run in a worker thread.
+``app.services.passwords.verify_password``); both run on the hashing threads (``in_hashing_thread``).
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
 from app.exceptions import CurrentPasswordInvalidError, TooManyAttemptsError, WeakPasswordError
 from app.models.user import User
-from app.utils.password import hash_password, verify_password
+from app.utils.password import hash_password, in_hashing_thread, verify_password
 
 
 class PasswordAttemptLimiter(Protocol):
@@ -33,7 +32,7 @@ async def check_current_password(attempts: PasswordAttemptLimiter, user: User, p
     retry_after = await attempts.begin_account_attempt(user.email)
     if retry_after is not None:
         raise TooManyAttemptsError(retry_after, "Too many wrong passwords for this account, try again later")
-    if not await asyncio.to_thread(verify_password, password, user.hashed_password):
+    if not await in_hashing_thread(verify_password, password, user.hashed_password):
         raise CurrentPasswordInvalidError
     await attempts.record_account_success(user.email)
 
@@ -48,4 +47,4 @@ def check_new_password(user: User, password: str) -> None:
 
 
 async def new_password_hash(password: str) -> str:
-    return await asyncio.to_thread(hash_password, password)
+    return await in_hashing_thread(hash_password, password)

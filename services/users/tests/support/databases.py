@@ -1,9 +1,5 @@
 """The users service's test databases: servicekit's (:mod:`servicekit.testing.databases`) with its
-migrations and tables.
-
-``devtools.mutation`` makes the run's template with :func:`start_server` and drops it with
-:func:`drop_database`, both from here.
-"""
+migrations and tables."""
 
 from __future__ import annotations
 
@@ -14,9 +10,9 @@ from alembic.config import Config
 import app.models  # noqa: F401 - registers every table on Base.metadata
 from app.database import Base
 from servicekit.testing import databases
-from servicekit.testing.databases import ServiceDatabases, TestServer, drop_database, truncate_all_tables
+from servicekit.testing.databases import ServiceDatabases, truncate_all_tables
 
-__all__ = ["DATABASES", "SERVICE_ROOT", "TRUNCATE_ALL_TABLES", "alembic_config", "drop_database", "start_server"]
+__all__ = ["DATABASES", "SERVICE_ROOT", "TRUNCATE_ALL_TABLES", "alembic_config"]
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,8 +26,3 @@ DATABASES = ServiceDatabases("users", service_root=SERVICE_ROOT, truncate=TRUNCA
 def alembic_config(database_url: str | None = None) -> Config:
     """The service's Alembic configuration, optionally pointed at ``database_url``."""
     return databases.alembic_config(SERVICE_ROOT, database_url)
-
-
-def start_server(base_dir: Path) -> TestServer:
-    """Start or reach the server, and build the migrated template database."""
-    return DATABASES.start_server(base_dir)

@@ -36,8 +36,13 @@ tier_in = $(call in_service,$(1),COVERAGE_FILE=.coverage.$(2) $(BIN)/pytest $(CO
 GATE = --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_MIN)
 # Pact must not try to phone home: this machine (and CI) has no network beyond package registries.
 export PACT_DO_NOT_TRACK := true
+# Bytecode is cached (__pycache__/, ignored by git) even where the environment asks Python not to
+# write it: every process a run starts (pytest and its workers, the servers the e2e tiers start,
+# Alembic, the CLI) would otherwise compile each module it imports from source, several seconds
+# a process, and pytest could not keep its rewritten test modules.
+unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup run test lint lint-ruff lint-format typecheck format test-unit test-integration \
+.PHONY: help setup run test test-stages test-services test-consumer test-orders test-users lint lint-ruff lint-format typecheck format test-unit test-integration \
 	test-contract test-e2e test-system coverage-gate test-servicekit test-deploy test-repeat browser bench bench-tests mutation clean
 
 help: ## list the targets
@@ -57,10 +62,27 @@ setup: $(VENV)/.synced ## install the pinned uv and the locked environment (ever
 run: setup ## start the whole system: users API :8000, orders API :8001, orders worker (embedded PostgreSQL, migrations applied)
 	$(BIN)/python -m devtools.run_system
 
-test: lint browser test-servicekit test-deploy ## lint, type-check, servicekit, deployment files, every tier of both services with the coverage gate, the system e2e tier
-	$(call pytest_in,orders,-n $(PYTEST_WORKERS) $(GATE))
+# `make test` runs its stages side by side: alone, each leaves a core idle much of the time
+# (mypy, pytest's start-up, real processes starting, waits for a worker). Each stage's output is
+# printed whole when it ends (--output-sync). TEST_JOBS=1 runs them one after another.
+TEST_JOBS ?= 8
+test: setup browser ## lint, type-check, servicekit, deployment files, every tier of both services with the coverage gate, the system e2e tier
+	$(MAKE) --no-print-directory -j $(TEST_JOBS) --output-sync=target test-stages
+
+test-stages: test-services lint test-servicekit test-deploy test-system ## what `make test` runs, side by side with -j
+
+test-services: test-orders test-users ## both services' suites, every tier, each with its coverage gate
+
+# The orders service's consumer contract tests run first: they check the pact in pacts/ that the
+# users service's provider verification reads. Their coverage is appended to by the rest of the suite.
+test-consumer: setup ## the orders service's Pact consumer tests (the first step of make test-services)
+	$(call pytest_in,orders,--cov-report= -m contract)
+
+test-orders: test-consumer ## the orders service's suite without its consumer tests, gated on the whole suite's coverage
+	$(call pytest_in,orders,--cov-append -n $(PYTEST_WORKERS) -m "not contract" $(GATE))
+
+test-users: test-consumer ## the users service's suite, every tier, with its coverage gate
 	$(call pytest_in,users,-n $(PYTEST_WORKERS) $(GATE))
-	$(MAKE) --no-print-directory test-system
 
 lint: lint-ruff lint-format typecheck ## ruff check, ruff format --check and mypy --strict (pre-commit runs the same)
 

@@ -33,7 +33,7 @@ def test_make_help_lists_every_target_once() -> None:
 
 
 def test_make_test_runs_the_deployment_checks() -> None:
-    assert "test-deploy" in makefile.targets(MAKEFILE)["test"]
+    assert "test-deploy" in makefile.make_test_runs(MAKEFILE)
 
 
 def test_precommit_runs_what_make_lint_runs() -> None:

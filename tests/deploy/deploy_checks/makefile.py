@@ -25,6 +25,16 @@ def targets(makefile: Path) -> dict[str, list[str]]:
     return found
 
 
+#: `make test` runs its stages in a sub-make (side by side): what it runs is the prerequisites of both.
+TEST_TARGETS = ("test", "test-stages")
+
+
+def make_test_runs(makefile: Path) -> list[str]:
+    """The targets `make test` runs directly: its own prerequisites and its stages'."""
+    found = targets(makefile)
+    return [target for name in TEST_TARGETS for target in found.get(name, [])]
+
+
 def help_problems(makefile: Path) -> list[str]:
     """Every target has exactly one `## ` help line on its rule."""
     problems = []

@@ -3,7 +3,9 @@ the references between them, the pods' hardening, and the settings each containe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +31,24 @@ def resources(base: Path) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def schema_problems(documents: list[dict[str, Any]]) -> list[str]:
-    problems = []
-    for document in documents:
-        try:
-            kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            where = f"{document.get('kind')}/{(document.get('metadata') or {}).get('name')}"
-            problems.append(f"{where}: {error.message} at {'.'.join(str(p) for p in error.path)}")
-        except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError) as error:
-            problems.append(f"{document.get('kind')}: no schema: {error}")
-    return problems
+    found = (_schema_problem(json.dumps(document, sort_keys=True)) for document in documents)
+    return [problem for problem in found if problem is not None]
+
+
+@cache
+def _schema_problem(document_json: str) -> str | None:
+    """What the Kubernetes schema says of one resource (given as JSON, so that it can be cached:
+    kubernetes-validate reads and parses its schema files on every call, and the broken copies
+    checked here share all but one of their resources with the real ones)."""
+    document = json.loads(document_json)
+    try:
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        where = f"{document.get('kind')}/{(document.get('metadata') or {}).get('name')}"
+        return f"{where}: {error.message} at {'.'.join(str(p) for p in error.path)}"
+    except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError) as error:
+        return f"{document.get('kind')}: no schema: {error}"
+    return None
 
 
 def _by_kind(documents: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:

@@ -53,9 +53,6 @@ def fuzz_target(users_service: FakeUsersService, database_url: str) -> Iterator[
         empty_tables(database_url, TRUNCATE_ALL_TABLES)
 
 
-pytestmark = pytest.mark.fuzz
-
-
 @pytest.mark.integration
 @schema.parametrize()
 @FUZZ_SETTINGS

@@ -34,8 +34,6 @@ from tests.support.fuzz import (
 )
 from tests.support.smtp import RecordingHandler
 
-pytestmark = pytest.mark.fuzz
-
 schema = fuzz_schema()
 
 

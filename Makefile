@@ -71,6 +71,11 @@ test: setup browser ## lint, type-check, servicekit, deployment files, every tie
 
 test-stages: test-services lint test-servicekit test-deploy test-system ## what `make test` runs, side by side with -j
 
+# Inside `make test`, the stages that measure no time (type-checking, servicekit's and the deployment
+# checks, the fuzz run) yield the CPU to those that do (the suites and the system e2e tier, with
+# deadlines) and to the longest chain (consumer, then the users suite); run alone, they are not niced.
+test-stages: YIELDING := nice -n 10
+
 test-services: test-orders test-users test-fuzz ## both services' suites, every tier, each with its coverage gate
 
 # The orders service's consumer contract tests run first: they check the pact in pacts/ that the
@@ -92,8 +97,8 @@ test-users: test-consumer ## the users service's suite (but its fuzz tests), eve
 	$(call pytest_in,users,-n $(PYTEST_WORKERS) --ignore=$(FUZZ_TESTS) $(GATE))
 
 test-fuzz: setup ## both services' API fuzz tests (Schemathesis), outside the coverage measurement
-	$(call in_service,orders,$(BIN)/pytest $(FUZZ_TESTS))
-	$(call in_service,users,$(BIN)/pytest $(FUZZ_TESTS))
+	$(call in_service,orders,$(YIELDING) $(BIN)/pytest $(FUZZ_TESTS))
+	$(call in_service,users,$(YIELDING) $(BIN)/pytest $(FUZZ_TESTS))
 
 lint: lint-ruff lint-format typecheck ## ruff check, ruff format --check and mypy --strict (pre-commit runs the same)
 
@@ -107,7 +112,7 @@ lint-format: setup ## ruff format --check
 # library and the dependencies (58 s cold for the three with a cache each, 28 s with one). mypy
 # checks each cached module against its source file (path and hash), so the two services' `app`
 # packages do not stand in for each other.
-MYPY := $(BIN)/mypy --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache
+MYPY = $(YIELDING) $(BIN)/mypy --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache
 typecheck: setup ## mypy --strict on the service code and servicekit
 	$(call in_service,orders,$(MYPY))
 	$(call in_service,users,$(MYPY))
@@ -142,10 +147,10 @@ coverage-gate: setup ## fail under COVERAGE_MIN (95%) coverage over the four tie
 	$(call in_service,users,$(BIN)/coverage combine --rcfile=$(CURDIR)/pyproject.toml --keep --data-file=.coverage.tiers $(addprefix .coverage.,$(TIERS)) && $(BIN)/coverage report --rcfile=$(CURDIR)/pyproject.toml --data-file=.coverage.tiers --skip-covered --fail-under=$(COVERAGE_MIN))
 
 test-servicekit: setup ## the shared package's own tests
-	$(BIN)/pytest servicekit/tests
+	$(YIELDING) $(BIN)/pytest servicekit/tests
 
 test-deploy: setup ## offline checks of Dockerfiles, compose files, CI workflow, pre-commit and Kubernetes manifests
-	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/deploy
+	$(YIELDING) $(BIN)/pytest -n $(PYTEST_WORKERS) tests/deploy
 
 RUNS ?= 20
 test-repeat: ## run `make test` RUNS times (20), each with its own random test order; results in .data/repeat/

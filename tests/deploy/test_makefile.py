@@ -68,3 +68,12 @@ def test_precommit_missing_a_lint_step_or_calling_an_unknown_target_is_found(tmp
         "pre-commit does not run make lint-format (part of make lint)",
         "pre-commit does not run make typecheck (part of make lint)",
     ]
+
+
+def test_a_target_specific_variable_is_not_a_rule(tmp_path: Path) -> None:
+    makefile_text = "stage: step ## runs step\n\nstage: NICE := nice -n 10\n\nstep: ## a step\n\t$(NICE) true\n"
+    written = tmp_path / "Makefile"
+    written.write_text(makefile_text, encoding="utf-8")
+
+    assert makefile.help_problems(written) == []
+    assert makefile.targets(written) == {"stage": ["step"], "step": []}

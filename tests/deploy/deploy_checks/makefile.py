@@ -9,6 +9,8 @@ from pathlib import Path
 
 _RULE = re.compile(r"^(?P<targets>[A-Za-z0-9_.%/$()-]+(?: [A-Za-z0-9_.%/$()-]+)*)\s*:(?![=:])(?P<rest>.*)$")
 _HELP = re.compile(r"##\s+\S")
+#: `target: VARIABLE := value` sets a variable for a target (and what it runs); it is not a rule.
+_TARGET_VARIABLE = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*[:+?!]?=")
 
 
 def targets(makefile: Path) -> dict[str, list[str]]:
@@ -16,7 +18,7 @@ def targets(makefile: Path) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for line in makefile.read_text(encoding="utf-8").splitlines():
         match = _RULE.match(line)
-        if match is None or line.startswith(("\t", ".")):
+        if match is None or line.startswith(("\t", ".")) or _TARGET_VARIABLE.match(match.group("rest")):
             continue
         prerequisites = match.group("rest").split("##", 1)[0].replace("|", " ").split()
         for target in match.group("targets").split():
@@ -40,7 +42,7 @@ def help_problems(makefile: Path) -> list[str]:
     problems = []
     for line in makefile.read_text(encoding="utf-8").splitlines():
         match = _RULE.match(line)
-        if match is None or line.startswith(("\t", ".")):
+        if match is None or line.startswith(("\t", ".")) or _TARGET_VARIABLE.match(match.group("rest")):
             continue
         named = [t for t in match.group("targets").split() if not any(c in t for c in "$/%.")]
         if named and not _HELP.search(match.group("rest")):

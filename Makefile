@@ -42,7 +42,7 @@ export PACT_DO_NOT_TRACK := true
 # a process, and pytest could not keep its rewritten test modules.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup run test test-stages test-services test-consumer test-orders test-users test-fuzz lint lint-ruff lint-format typecheck format test-unit test-integration \
+.PHONY: help setup run test test-stages test-services test-consumer test-orders test-users test-fuzz test-fuzz-orders test-fuzz-users lint lint-ruff lint-format typecheck format test-unit test-integration \
 	test-contract test-e2e test-system coverage-gate test-servicekit test-deploy test-repeat browser bench bench-tests mutation clean
 
 help: ## list the targets
@@ -72,8 +72,8 @@ test: setup browser ## lint, type-check, servicekit, deployment files, every tie
 test-stages: test-services lint test-servicekit test-deploy test-system ## what `make test` runs, side by side with -j
 
 # Inside `make test`, the stages that measure no time (type-checking, servicekit's and the deployment
-# checks, the fuzz run) yield the CPU to those that do (the suites and the system e2e tier, with
-# deadlines) and to the longest chain (consumer, then the users suite); run alone, they are not niced.
+# checks) yield the CPU to those that do (the suites and the system e2e tier, with deadlines) and
+# to the longest chain (consumer, then the users suite); run alone, they are not niced.
 test-stages: YIELDING := nice -n 10
 
 test-services: test-orders test-users test-fuzz ## both services' suites, every tier, each with its coverage gate
@@ -96,9 +96,15 @@ test-orders: test-consumer ## the orders service's suite (but its consumer and f
 test-users: test-consumer ## the users service's suite (but its fuzz tests), every tier, with its coverage gate
 	$(call pytest_in,users,-n $(PYTEST_WORKERS) --ignore=$(FUZZ_TESTS) $(GATE))
 
-test-fuzz: setup ## both services' API fuzz tests (Schemathesis), outside the coverage measurement
-	$(call in_service,orders,$(YIELDING) $(BIN)/pytest $(FUZZ_TESTS))
-	$(call in_service,users,$(YIELDING) $(BIN)/pytest $(FUZZ_TESTS))
+test-fuzz: test-fuzz-orders test-fuzz-users ## both services' API fuzz tests (Schemathesis), outside the coverage measurement
+
+# Two targets, so that make test runs them side by side: one after the other, the users service's
+# (a minute of CPU in one process) was the last thing running, on one core.
+test-fuzz-orders: setup ## the orders service's API fuzz tests
+	$(call in_service,orders,$(BIN)/pytest $(FUZZ_TESTS))
+
+test-fuzz-users: setup ## the users service's API fuzz tests
+	$(call in_service,users,$(BIN)/pytest $(FUZZ_TESTS))
 
 lint: lint-ruff lint-format typecheck ## ruff check, ruff format --check and mypy --strict (pre-commit runs the same)
 

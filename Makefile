@@ -71,9 +71,10 @@ test: setup browser ## lint, type-check, servicekit, deployment files, every tie
 
 test-stages: test-services lint test-servicekit test-deploy test-system ## what `make test` runs, side by side with -j
 
-# Inside `make test`, the stages that measure no time (type-checking, servicekit's and the deployment
-# checks) yield the CPU to those that do (the suites and the system e2e tier, with deadlines) and
-# to the longest chain (consumer, then the users suite); run alone, they are not niced.
+# Inside `make test`, the short stages that time nothing (type-checking, servicekit's tests) yield
+# the CPU to the others (the suites and the system e2e tier have deadlines; the consumer tests start
+# the longest chain). The deployment checks are not niced: starved, their three image-recipe tests
+# (15 s each) were left to the end, on fewer cores than there are. Run alone, nothing is niced.
 test-stages: YIELDING := nice -n 10
 
 test-services: test-orders test-users test-fuzz ## both services' suites, every tier, each with its coverage gate
@@ -156,7 +157,7 @@ test-servicekit: setup ## the shared package's own tests
 	$(YIELDING) $(BIN)/pytest servicekit/tests
 
 test-deploy: setup ## offline checks of Dockerfiles, compose files, CI workflow, pre-commit and Kubernetes manifests
-	$(YIELDING) $(BIN)/pytest -n $(PYTEST_WORKERS) tests/deploy
+	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/deploy
 
 RUNS ?= 20
 test-repeat: ## run `make test` RUNS times (20), each with its own random test order; results in .data/repeat/

@@ -71,10 +71,11 @@ test: setup browser ## lint, type-check, servicekit, deployment files, every tie
 
 test-stages: test-services lint test-servicekit test-deploy test-system ## what `make test` runs, side by side with -j
 
-# Inside `make test`, the short stages that time nothing (type-checking, servicekit's tests) yield
-# the CPU to the others (the suites and the system e2e tier have deadlines; the consumer tests start
-# the longest chain). The deployment checks are not niced: starved, their three image-recipe tests
-# (15 s each) were left to the end, on fewer cores than there are. Run alone, nothing is niced.
+# Inside `make test`, type-checking yields the CPU to the rest (nice), whose tests have deadlines
+# and whose consumer contract tests start the longest chain (the users suite waits for them).
+# Nothing that starts a server or waits for one is niced: a niced process gets about a tenth of a
+# contended core, and so do its children (servicekit's two-worker server test missed its 60 s
+# readiness deadline that way). Run alone, nothing is niced.
 test-stages: YIELDING := nice -n 10
 
 test-services: test-orders test-users test-fuzz ## both services' suites, every tier, each with its coverage gate
@@ -154,7 +155,7 @@ coverage-gate: setup ## fail under COVERAGE_MIN (95%) coverage over the four tie
 	$(call in_service,users,$(BIN)/coverage combine --rcfile=$(CURDIR)/pyproject.toml --keep --data-file=.coverage.tiers $(addprefix .coverage.,$(TIERS)) && $(BIN)/coverage report --rcfile=$(CURDIR)/pyproject.toml --data-file=.coverage.tiers --skip-covered --fail-under=$(COVERAGE_MIN))
 
 test-servicekit: setup ## the shared package's own tests
-	$(YIELDING) $(BIN)/pytest servicekit/tests
+	$(BIN)/pytest servicekit/tests
 
 test-deploy: setup ## offline checks of Dockerfiles, compose files, CI workflow, pre-commit and Kubernetes manifests
 	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/deploy

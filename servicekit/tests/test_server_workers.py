@@ -43,7 +43,11 @@ def test_two_workers_log_through_servicekit_and_stop_cleanly_on_sigterm(tmp_path
     command += ["--port", str(port), "--workers", "2", "--service-name", "probe"]
     with log.open("w", encoding="utf-8") as output:
         server = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
-            command, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, "LOG_FORMAT": "json"}
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "LOG_FORMAT": "json"},
+            start_new_session=True,  # its own process group: a failed test kills the workers too
         )
     try:
         wait_for_http_ok(f"http://127.0.0.1:{port}/", server, deadline_seconds=DEADLINE_SECONDS)
@@ -56,8 +60,8 @@ def test_two_workers_log_through_servicekit_and_stop_cleanly_on_sigterm(tmp_path
         server.send_signal(signal.SIGTERM)
         status = server.wait(timeout=DEADLINE_SECONDS)
     finally:
-        if server.poll() is None:
-            server.kill()
+        if server.poll() is None:  # the test failed before the supervisor stopped: none may outlive it
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait()
 
     assert len(workers) == 2

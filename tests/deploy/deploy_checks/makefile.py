@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 _RULE = re.compile(r"^(?P<targets>[A-Za-z0-9_.%/$()-]+(?: [A-Za-z0-9_.%/$()-]+)*)\s*:(?![=:])(?P<rest>.*)$")
@@ -13,13 +13,18 @@ _HELP = re.compile(r"##\s+\S")
 _TARGET_VARIABLE = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*[:+?!]?=")
 
 
+def _rules(makefile: Path) -> Iterator[re.Match[str]]:
+    """The rule lines of a Makefile: not recipe lines, special targets or target-specific variables."""
+    for line in makefile.read_text(encoding="utf-8").splitlines():
+        match = _RULE.match(line)
+        if match is not None and not line.startswith(("\t", ".")) and not _TARGET_VARIABLE.match(match.group("rest")):
+            yield match
+
+
 def targets(makefile: Path) -> dict[str, list[str]]:
     """Every named target (no file or pattern rules) and its prerequisites."""
     found: dict[str, list[str]] = {}
-    for line in makefile.read_text(encoding="utf-8").splitlines():
-        match = _RULE.match(line)
-        if match is None or line.startswith(("\t", ".")) or _TARGET_VARIABLE.match(match.group("rest")):
-            continue
+    for match in _rules(makefile):
         prerequisites = match.group("rest").split("##", 1)[0].replace("|", " ").split()
         for target in match.group("targets").split():
             if not any(character in target for character in "$/%."):
@@ -40,10 +45,7 @@ def make_test_runs(makefile: Path) -> list[str]:
 def help_problems(makefile: Path) -> list[str]:
     """Every target has exactly one `## ` help line on its rule."""
     problems = []
-    for line in makefile.read_text(encoding="utf-8").splitlines():
-        match = _RULE.match(line)
-        if match is None or line.startswith(("\t", ".")) or _TARGET_VARIABLE.match(match.group("rest")):
-            continue
+    for match in _rules(makefile):
         named = [t for t in match.group("targets").split() if not any(c in t for c in "$/%.")]
         if named and not _HELP.search(match.group("rest")):
             problems += [f"make {target} has no `## ` help line" for target in named]

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app.models.token import RefreshToken, RevokedAccessToken, TokenFamily
@@ -87,11 +87,25 @@ class TokenRepository(SqlRepository):
     async def get_user_for_access_token(self, user_id: int, jti: uuid.UUID, family_id: uuid.UUID | None) -> User | None:
         """The active user behind a token, or None if the user is gone, inactive or the token revoked.
 
-        One round trip: the user row and both revocation checks in a single SELECT.
+        One round trip: the user row and both revocation checks in a single SELECT. Every
+        authenticated request runs it, so the statement is built once (see below).
         """
-        token_revoked = exists().where(RevokedAccessToken.jti == jti)
-        statement = select(User).where(User.id == user_id, User.is_active, ~token_revoked)
-        if family_id is not None:
-            family_live = exists().where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_(None))
-            statement = statement.where(family_live)
-        return (await self.session.scalars(statement)).first()
+        if family_id is None:
+            result = await self.session.scalars(_USER_FOR_TOKEN, {"user_id": user_id, "jti": jti})
+        else:
+            parameters = {"user_id": user_id, "jti": jti, "family_id": family_id}
+            result = await self.session.scalars(_USER_FOR_SESSION_TOKEN, parameters)
+        return result.first()
+
+
+# The access-token check, built once: building a SELECT with its EXISTS clauses took a fifth of
+# the CPU of an authenticated request (profile of GET /users/me, bench/results/). The values
+# are bound per call; SQLAlchemy's compiled cache then serves the SQL.
+_USER_FOR_TOKEN = select(User).where(
+    User.id == bindparam("user_id"),
+    User.is_active,
+    ~exists().where(RevokedAccessToken.jti == bindparam("jti")),
+)
+_USER_FOR_SESSION_TOKEN = _USER_FOR_TOKEN.where(
+    exists().where(TokenFamily.id == bindparam("family_id"), TokenFamily.revoked_at.is_(None)),
+)

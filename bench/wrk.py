@@ -50,7 +50,8 @@ class WrkResult:
 
     @property
     def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+        """Successful responses per second: an error answered fast is not throughput."""
+        return (self.requests - self.non_2xx) / self.seconds if self.seconds else 0.0
 
 
 def ensure_wrk() -> str:

@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import OPTIONAL_BEARER_OPENAPI, CurrentUser, OptionalUser, PostServiceDep
+from app.api.deps import OPTIONAL_BEARER_OPENAPI, CurrentUser, OptionalUser, PostServiceDep, ReadDbDep
 from app.api.errors import error_responses
+from app.repositories.post_queries import PostQueries
 from app.schemas.common import MAX_INT_ID, EntityId
 from app.schemas.post import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PostCreate, PostPage, PostResponse, PostUpdate
 
@@ -21,8 +22,9 @@ async def create_post(data: PostCreate, author: CurrentUser, posts: PostServiceD
 
 
 @router.get("", responses=error_responses(422))
-async def list_posts(posts: PostServiceDep, limit: Limit = DEFAULT_PAGE_SIZE, offset: Offset = 0) -> PostPage:
-    items = await posts.list_published(limit=limit, offset=offset)
+async def list_posts(read_db: ReadDbDep, limit: Limit = DEFAULT_PAGE_SIZE, offset: Offset = 0) -> PostPage:
+    # A hot public read: on the read side, as GET /users/{id} is.
+    items = await PostQueries(read_db).published_page(limit=limit, offset=offset)
     return PostPage.build(items, limit=limit, offset=offset)
 
 

@@ -25,10 +25,6 @@ class PostRepositoryPort(Protocol):
 
     async def update(self, post: Post) -> Post: ...
     async def delete(self, post: Post) -> None: ...
-    async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
-        """Published posts of active authors, newest first."""
-        ...
-
     async def list_by_user(self, user_id: int, *, include_drafts: bool, limit: int, offset: int) -> Sequence[Post]: ...
 
 
@@ -60,18 +56,6 @@ class PostRepository(SqlRepository):
     async def delete(self, post: Post) -> None:
         await self.session.delete(post)
         await self.session.flush()
-
-    async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
-        """Newest first; a deactivated author's posts are left out (as their profile is 404)."""
-        statement = (
-            select(Post)
-            .join(User, User.id == Post.user_id)
-            .where(Post.published, User.is_active)
-            .order_by(Post.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        return (await self.session.scalars(statement)).all()
 
     async def list_by_user(self, user_id: int, *, include_drafts: bool, limit: int, offset: int) -> Sequence[Post]:
         statement = select(Post).where(Post.user_id == user_id)

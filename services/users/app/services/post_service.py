@@ -62,9 +62,6 @@ class PostService:
     async def delete_post(self, author: User, post_id: int) -> None:
         await self._posts.delete(await self._owned_post(author, post_id))
 
-    async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
-        return await self._posts.list_published(limit=limit, offset=offset)
-
     async def list_user_posts(self, user_id: int, viewer: User | None, *, limit: int, offset: int) -> Sequence[Post]:
         """A user's published posts; the user themself also sees their drafts. A deactivated
         account is "not found", as its profile is."""

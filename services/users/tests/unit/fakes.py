@@ -137,10 +137,6 @@ class FakePostRepository:
     def _newest_first(self, posts: Iterable[Post], limit: int, offset: int) -> Sequence[Post]:
         return sorted(posts, key=lambda post: post.id, reverse=True)[offset : offset + limit]
 
-    async def list_published(self, *, limit: int, offset: int) -> Sequence[Post]:
-        visible = (post for post in self.posts.values() if post.published and self._author_active(post))
-        return self._newest_first(visible, limit, offset)
-
     async def list_by_user(self, user_id: int, *, include_drafts: bool, limit: int, offset: int) -> Sequence[Post]:
         mine = (post for post in self.posts.values() if post.user_id == user_id and (include_drafts or post.published))
         return self._newest_first(mine, limit, offset)

@@ -26,7 +26,7 @@ from typing import Any
 from bench import report
 from bench.checks import hashing_bound, login_flood, memory_growth, worker_throughput
 from bench.measure import postmaster_pid
-from bench.runner import Options, Runner, Target, run_scenario
+from bench.runner import Options, Runner, Target, flame_graphs, run_scenario
 from bench.scenarios import SCENARIOS, Data
 from bench.seed import SeedSize, log_in, seed_orders, seed_users
 from bench.wrk import ensure_wrk
@@ -140,6 +140,13 @@ def _configuration(
         if args.only is None or "worker" in args.only:
             print(f"[{workers} worker(s)] worker throughput, backlog {args.backlog}", flush=True)  # noqa: T201 - progress
             result["worker"] = worker_throughput(system, urls["orders"], args.backlog, args.users)
+            if "worker" in runner.profile:  # one more backlog, recorded; not the measured one
+                processes = {name: _pid(p) for name, p in system.processes.items() if name.startswith("worker")}
+                with flame_graphs(
+                    runner, {**processes, "users": _pid(system.users)}, f"profile-worker-{workers}w"
+                ) as files:
+                    worker_throughput(system, urls["orders"], args.backlog, args.users)
+                result["worker"]["profiles"] = files
     finally:
         baseline.stop()
         system.stop()

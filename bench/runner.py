@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,25 +106,44 @@ class Runner:
         )
 
 
-def profiled(runner: Runner, target: Target, script: Path, *, connections: int, stem: str) -> list[str]:
-    """One more run of the service, with py-spy recording each serving process (and its
-    children: uvicorn's workers) into a flame graph; not one of the measured rounds."""
+@contextmanager
+def flame_graphs(runner: Runner, processes: dict[str, int], stem: str) -> Iterator[list[str]]:
+    """py-spy recording each named process (and its children: uvicorn's workers) while the block
+    runs; each writes ``{stem}-{name}.svg`` into the profile folder when the block ends."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     assert runner.profile_dir is not None  # noqa: S101 - only called with profiling on
-    seconds = runner.options.seconds
-    recorders = {}
-    for name, pid in target.processes.items():
+    recorders: dict[Path, subprocess.Popen[str]] = {}
+    for name, pid in processes.items():
         path = runner.profile_dir / f"{stem}-{name}.svg"
-        command = [py_spy, "record", "--pid", str(pid), "--subprocesses", "--duration", str(round(seconds) + 1)]
-        command += ["--format", "flamegraph", "--output", str(path)]
+        command = [
+            py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--format",
+            "flamegraph",
+            "--output",
+            str(path),
+        ]
         recorders[path] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # noqa: S603 - py-spy, our arguments
-    runner.run(target, script, connections=connections, seconds=seconds)
-    for recorder in recorders.values():
-        _, errors = recorder.communicate()
-        if recorder.returncode != 0:
-            msg = f"py-spy failed ({recorder.returncode}): {errors}"
-            raise RuntimeError(msg)
-    return [path.name for path in recorders]
+    try:
+        yield [path.name for path in recorders]
+    finally:
+        for recorder in recorders.values():
+            recorder.send_signal(signal.SIGINT)  # py-spy writes the flame graph when interrupted
+        for recorder in recorders.values():
+            _, errors = recorder.communicate()
+            if recorder.returncode != 0:
+                msg = f"py-spy failed ({recorder.returncode}): {errors}"
+                raise RuntimeError(msg)
+
+
+def profiled(runner: Runner, target: Target, script: Path, *, connections: int, stem: str) -> list[str]:
+    """One more run of the service with flame graphs recorded; not one of the measured rounds."""
+    with flame_graphs(runner, target.processes, stem) as files:
+        runner.run(target, script, connections=connections, seconds=runner.options.seconds)
+    return files
 
 
 def summary(rounds: list[Round]) -> dict[str, Any]:

@@ -55,9 +55,15 @@ class UsersServiceUnavailableError(UsersServiceError):
     code = "users_service_unavailable"
     default_message = "The users service is unavailable; retry later"
 
-    def __init__(self, message: str | None = None, *, retry_after_seconds: int = 5) -> None:
-        super().__init__(message)
+    def __init__(self, reason: str | None = None, *, retry_after_seconds: int = 5) -> None:
+        # The public detail is always the default message: what the users service answered
+        # (its status, a malformed body) is for logs and the worker's retry record, not callers.
+        super().__init__()
+        self.reason = reason or self.default_message
         self.retry_after_seconds = max(1, retry_after_seconds)
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class UserNotFoundError(UsersServiceError, LookupError):

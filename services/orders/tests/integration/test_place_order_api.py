@@ -9,6 +9,7 @@ from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.exceptions import UsersServiceUnavailableError
 from app.models.order import Order, StatusChange
 from tests.support.users_service import FakeUsersService
 
@@ -149,6 +150,18 @@ async def test_the_callers_own_token_and_request_id_go_to_the_users_service(
     sent = users_service.me_route.calls.last.request
     assert sent.headers["Authorization"] == caller[1]["Authorization"]
     assert sent.headers["X-Request-ID"] == "req-123"
+
+
+@pytest.mark.parametrize("answer", [403, 404, 500])
+async def test_a_503_does_not_repeat_what_the_users_service_answered(
+    client: AsyncClient, users_service: FakeUsersService, caller: tuple[int, dict[str, str]], answer: int
+) -> None:
+    users_service.failing_with = answer
+
+    response = await client.post(ORDERS, json=TWO_BOOKS, headers=caller[1])
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == UsersServiceUnavailableError.default_message
 
 
 async def test_users_service_down_is_503_with_retry_after_and_creates_nothing(

@@ -118,6 +118,28 @@ async def test_another_users_answer_is_not_trusted(client: UsersClient, users_mo
         await client.get_user(7)
 
 
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (httpx.Response(404, json={"detail": "Not Found"}), "unexpected status 404"),
+        (user(8), "asked for user 7, the users service answered user 8"),
+        (httpx.Response(200, json={"id": "seven"}), "the users service answered a malformed user"),
+    ],
+    ids=["status", "another-user", "malformed"],
+)
+async def test_an_unavailable_answer_keeps_its_reason_for_the_workers_retry_record(
+    client: UsersClient, users_mock: respx.MockRouter, answer: httpx.Response, reason: str
+) -> None:
+    """What the worker records with a retry (``str(error)``); callers' 503s show the default detail."""
+    users_mock.get(USER_7).mock(return_value=answer)
+
+    with pytest.raises(UsersServiceUnavailableError) as raised:
+        await client.get_user(7)
+
+    assert str(raised.value) == reason
+    assert raised.value.message == UsersServiceUnavailableError.default_message
+
+
 async def test_a_hiccup_is_ridden_out_by_a_retry(client: UsersClient, users_mock: respx.MockRouter) -> None:
     route = users_mock.get(ME).mock(side_effect=[httpx.Response(503), httpx.ConnectError("refused"), user()])
 

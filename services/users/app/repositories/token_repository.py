@@ -16,7 +16,7 @@ class SessionRevoker(Protocol):
     """Ends a user's login sessions (refresh token families and their access tokens)."""
 
     async def revoke_other_families(self, user_id: int, keep: uuid.UUID | None, revoked_at: datetime) -> None:
-        """Revoke every live family of ``user_id`` except ``keep``."""
+        """Revoke every live family of ``user_id`` except ``keep``, at ``revoked_at`` (timezone-aware)."""
         ...
 
 

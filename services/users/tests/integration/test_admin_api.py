@@ -109,6 +109,27 @@ class TestListUsers:
 
         assert await listed(client, admin_headers, email_prefix=prefix) == []
 
+    @pytest.mark.parametrize(("prefix", "match"), [("a_", "a_b"), ("a%", "a%b"), ("a\\", "a\\b")])
+    async def test_a_prefix_with_wildcard_characters_finds_the_addresses_that_have_them(
+        self, client: AsyncClient, db_session: AsyncSession, admin_headers: dict[str, str], prefix: str, match: str
+    ) -> None:
+        for local_part in ("a_b", "a%b", "a\\b", "axb"):
+            await UserFactory.create(db_session, email=f"{local_part}@example.com")
+
+        assert await listed(client, admin_headers, email_prefix=prefix) == [f"{match}@example.com"]
+
+    async def test_the_order_is_by_id_after_an_account_changed(
+        self, client: AsyncClient, db_session: AsyncSession, superuser: User, admin_headers: dict[str, str]
+    ) -> None:
+        """An UPDATE writes a new row version after the others: only ORDER BY keeps the id order."""
+        first, second = await UserFactory.create(db_session), await UserFactory.create(db_session)
+        first.username = "renamed"
+        await db_session.flush()
+
+        listed_ids = [item["id"] for item in (await client.get(ADMIN_USERS, headers=admin_headers)).json()["items"]]
+
+        assert listed_ids == [superuser.id, first.id, second.id]
+
     async def test_filters_by_state(
         self, client: AsyncClient, db_session: AsyncSession, superuser: User, admin_headers: dict[str, str]
     ) -> None:

@@ -74,6 +74,18 @@ class TestForgotPassword:
         assert (await login(resets, user.email, NEW_PASSWORD)).status_code == 200
         assert (await login(resets, user.email, PASSWORD)).status_code == 401
 
+    async def test_the_after_response_work_runs_in_a_transaction_of_its_own_in_service(
+        self, live_client: AsyncClient, live_user: User, mailbox: RecordingHandler
+    ) -> None:
+        """The production opener (``get_transaction_opener``), not the test's: the link's token
+        is committed by the work's own transaction, so the emailed link resets the password."""
+        token = await emailed_reset_token(live_client, mailbox, live_user.email)
+
+        response = await reset(live_client, token)
+
+        assert response.status_code == 200, response.text
+        assert (await login(live_client, live_user.email, NEW_PASSWORD)).status_code == 200
+
     async def test_the_answer_is_the_same_for_an_unknown_address_and_nothing_is_sent(
         self, resets: AsyncClient, user: User, mailbox: RecordingHandler, db_session: AsyncSession
     ) -> None:

@@ -180,6 +180,9 @@ class FakeTokenRepository:
             family.revoked_at = revoked_at
 
     async def revoke_other_families(self, user_id: int, keep: uuid.UUID | None, revoked_at: datetime) -> None:
+        if revoked_at.utcoffset() is None:  # the port's contract: a naive time means another zone per host
+            msg = "revoked_at must be timezone-aware"
+            raise ValueError(msg)
         for family in self.families.values():
             if family.user_id == user_id and family.id != keep and family.revoked_at is None:
                 family.revoked_at = revoked_at

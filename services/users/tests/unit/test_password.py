@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import sys
 import threading
@@ -12,6 +13,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 from app.config import Settings, get_settings
 from app.utils.password import (
     HASHING_NICENESS,
+    _lower_this_threads_priority,
     hash_password,
     in_hashing_thread,
     is_common_password,
@@ -112,6 +114,13 @@ def _fail() -> None:
     raise ValueError("from the hashing thread")
 
 
+_caller_context: contextvars.ContextVar[str] = contextvars.ContextVar("caller_context")
+
+
+def _seen_context(prefix: str, *, suffix: str) -> str:
+    return prefix + _caller_context.get("missing") + suffix
+
+
 @pytest.mark.unit
 class TestHashingThreads:
     async def test_a_call_runs_on_a_hashing_thread_and_returns_its_result(self) -> None:
@@ -131,3 +140,26 @@ class TestHashingThreads:
         _, hashing_nice = await in_hashing_thread(_current_thread)
 
         assert hashing_nice == min(event_loop_nice + HASHING_NICENESS, 19)
+
+    async def test_the_call_sees_the_callers_context_and_keyword_arguments(self) -> None:
+        """The request id (a context variable) reaches log lines written on the hashing thread."""
+        _caller_context.set("request-7")
+
+        assert await in_hashing_thread(_seen_context, "<", suffix=">") == "<request-7>"
+
+    @pytest.mark.skipif(sys.platform != "linux", reason="a thread has its own nice value on Linux only")
+    def test_lowering_the_priority_lowers_the_calling_threads_only(self) -> None:
+        """Checked on a new thread: the hashing threads above may have started before this test."""
+        _, own_nice = _current_thread()
+        seen: list[int] = []
+
+        def lower_and_read() -> None:
+            _lower_this_threads_priority()
+            seen.append(_current_thread()[1])
+
+        thread = threading.Thread(target=lower_and_read)
+        thread.start()
+        thread.join()
+
+        assert seen == [min(own_nice + HASHING_NICENESS, 19)]
+        assert _current_thread()[1] == own_nice

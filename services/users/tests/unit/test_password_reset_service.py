@@ -312,3 +312,20 @@ class TestResetPassword:
 
         with pytest.raises(TooManyAttemptsError):
             await service.reset_password(token, NEW_PASSWORD, "198.51.100.99")
+
+    async def test_one_accounts_limit_does_not_hold_another_back(
+        self,
+        service: PasswordResetService,
+        account_tokens: FakeAccountTokenRepository,
+        users: FakeUserRepository,
+        alice: User,
+        cheap_hash: object,
+    ) -> None:
+        bob = await users.create(UserFactory.build(email="bob@example.com", username="bob", hashed_password="old-hash"))
+        for index in range(LIMIT):
+            token = await reset_token(account_tokens, alice)
+            await service.reset_password(token, f"{NEW_PASSWORD}-{index}", f"198.51.100.{index}")
+
+        await service.reset_password(await reset_token(account_tokens, bob), NEW_PASSWORD, "198.51.100.99")
+
+        assert bob.hashed_password != "old-hash"

@@ -591,6 +591,14 @@ class TestRateLimits:
         assert allowed == [None] * ALLOWED
         assert refused == WINDOW - 10  # 49.5 seconds left, rounded up
 
+    async def test_in_the_last_moment_the_wait_is_one_second(self, limits: RateLimits, clock: FakeClock) -> None:
+        """Rounded up to a whole second: never ``Retry-After: 0``, which invites an instant retry."""
+        for _ in range(ALLOWED):
+            await limits.hit("per-thing", "a")
+        clock.advance(WINDOW - 0.25)
+
+        assert await limits.hit("per-thing", "a") == 1
+
     async def test_a_new_window_allows_requests_again(self, limits: RateLimits, clock: FakeClock) -> None:
         for _ in range(ALLOWED + 1):
             await limits.hit("per-thing", "a")

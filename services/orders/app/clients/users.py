@@ -110,9 +110,14 @@ class UsersClient:
             async with breaker, asyncio.timeout(self._settings.users_deadline_seconds):
                 return await self._get_with_retries(path, headers)
         except OpenedState as opened:
-            raise UsersServiceUnavailableError(retry_after_seconds=self._seconds_until_trial(opened)) from opened
-        except (_TransientError, _MalformedResponseError, TimeoutError) as error:
-            raise UsersServiceUnavailableError from error
+            retry_after = self._seconds_until_trial(opened)
+            raise UsersServiceUnavailableError("circuit breaker open", retry_after_seconds=retry_after) from opened
+        except (_TransientError, _MalformedResponseError) as error:
+            # The reason (never shown to callers) is what the worker records with its retry.
+            raise UsersServiceUnavailableError(str(error)) from error
+        except TimeoutError as error:
+            msg = f"GET {path}: no answer within {self._settings.users_deadline_seconds} s"
+            raise UsersServiceUnavailableError(msg) from error
 
     async def _get_with_retries(self, path: str, headers: dict[str, str]) -> _Answer:
         settings = self._settings

@@ -193,57 +193,80 @@ async def test_no_wait_between_attempts_is_longer_than_half_the_deadline(
 
 
 @pytest.mark.parametrize(
-    "failure",
-    [httpx.Response(500), httpx.Response(502), httpx.Response(504), httpx.Response(429), httpx.ReadTimeout("slow")],
-    ids=["500", "502", "504", "429", "read-timeout"],
+    ("failure", "reason"),
+    [
+        pytest.param(httpx.Response(500), "GET /api/v1/users/me: 500", id="500"),
+        pytest.param(httpx.Response(502), "GET /api/v1/users/me: 502", id="502"),
+        pytest.param(httpx.Response(504), "GET /api/v1/users/me: 504", id="504"),
+        pytest.param(httpx.Response(429), "GET /api/v1/users/me: 429", id="429"),
+        pytest.param(httpx.ReadTimeout("slow"), "GET /api/v1/users/me: ReadTimeout('slow')", id="read-timeout"),
+    ],
 )
 async def test_persistent_failure_is_unavailable_after_bounded_attempts(
-    client: UsersClient, users_mock: respx.MockRouter, failure: httpx.Response | Exception
+    client: UsersClient, users_mock: respx.MockRouter, failure: httpx.Response | Exception, reason: str
 ) -> None:
+    """The reason (what the worker records with a retry) is the last attempt's failure."""
     route = users_mock.get(ME).mock(side_effect=[failure] * 5)
 
     with pytest.raises(UsersServiceUnavailableError) as raised:
         await client.current_user("tok")
     assert route.call_count == 3
     assert raised.value.retry_after_seconds >= 1
+    assert str(raised.value) == reason
+
+
+MALFORMED_USER = "the users service answered a malformed user"
 
 
 @pytest.mark.parametrize(
-    "response",
+    ("response", "reason"),
     [
-        httpx.Response(200, text="<html>not json</html>"),
-        httpx.Response(200, json=[{"id": 7}]),
-        httpx.Response(200, json={"id": "7"}),
-        httpx.Response(200, json={"id": 0}),
-        httpx.Response(200, json={"username": "no id"}),
-        httpx.Response(200, content=b'{"id": 7, "pad": "' + b"x" * 70_000 + b'"}'),
+        pytest.param(
+            httpx.Response(200, text="<html>not json</html>"), "GET /api/v1/users/me: body is not JSON", id="html"
+        ),
+        pytest.param(
+            httpx.Response(200, json=[{"id": 7}]), "GET /api/v1/users/me: body is not a JSON object", id="array"
+        ),
+        pytest.param(httpx.Response(200, json={"id": "7"}), MALFORMED_USER, id="string-id"),
+        pytest.param(httpx.Response(200, json={"id": 0}), MALFORMED_USER, id="zero-id"),
+        pytest.param(httpx.Response(200, json={"username": "no id"}), MALFORMED_USER, id="no-id"),
+        pytest.param(
+            httpx.Response(200, content=b'{"id": 7, "pad": "' + b"x" * 70_000 + b'"}'),
+            "response of 70020 bytes declared, at most 65536 accepted",
+            id="oversized",
+        ),
         # Refused on the declared length alone, before a byte of the (valid) body is read.
-        httpx.Response(200, headers={"Content-Length": "999999"}, content=b'{"id": 7}'),
-        httpx.Response(200, headers={"Content-Length": "lots"}, content=b'{"id": 7}'),
-        httpx.Response(302, headers={"Location": "http://evil.test/api/v1/users/me"}),
-        httpx.Response(403, json={"detail": "forbidden", "code": "permission_denied"}),
-    ],
-    ids=[
-        "html",
-        "array",
-        "string-id",
-        "zero-id",
-        "no-id",
-        "oversized",
-        "declared-oversized",
-        "declared-nonsense",
-        "redirect",
-        "403",
+        pytest.param(
+            httpx.Response(200, headers={"Content-Length": "999999"}, content=b'{"id": 7}'),
+            "response of 999999 bytes declared, at most 65536 accepted",
+            id="declared-oversized",
+        ),
+        pytest.param(
+            httpx.Response(200, headers={"Content-Length": "lots"}, content=b'{"id": 7}'),
+            "response of lots bytes declared, at most 65536 accepted",
+            id="declared-nonsense",
+        ),
+        pytest.param(
+            httpx.Response(302, headers={"Location": "http://evil.test/api/v1/users/me"}),
+            "GET /api/v1/users/me: unexpected status 302",
+            id="redirect",
+        ),
+        pytest.param(
+            httpx.Response(403, json={"detail": "forbidden", "code": "permission_denied"}),
+            "GET /api/v1/users/me: unexpected status 403",
+            id="403",
+        ),
     ],
 )
 async def test_an_untrustworthy_response_is_an_error_and_not_retried(
-    client: UsersClient, users_mock: respx.MockRouter, response: httpx.Response
+    client: UsersClient, users_mock: respx.MockRouter, response: httpx.Response, reason: str
 ) -> None:
     route = users_mock.get(ME).mock(return_value=response)
 
-    with pytest.raises(UsersServiceUnavailableError):
+    with pytest.raises(UsersServiceUnavailableError) as raised:
         await client.current_user("tok")
     assert route.call_count == 1
+    assert str(raised.value) == reason
 
 
 def body_of(size: int) -> bytes:
@@ -281,8 +304,9 @@ async def test_a_streamed_body_longer_than_the_limit_is_refused(
 
     users_mock.get(ME).mock(return_value=httpx.Response(200, content=chunks()))
 
-    with pytest.raises(UsersServiceUnavailableError):
+    with pytest.raises(UsersServiceUnavailableError) as raised:
         await client.current_user("tok")
+    assert str(raised.value) == "response longer than 65536 bytes"
 
 
 async def test_the_overall_deadline_bounds_a_hanging_service(settings: Settings, users_mock: respx.MockRouter) -> None:
@@ -296,8 +320,9 @@ async def test_the_overall_deadline_bounds_a_hanging_service(settings: Settings,
     users_mock.get(ME).mock(side_effect=hang)
     users_client = create_users_client(settings)
     try:
-        with pytest.raises(UsersServiceUnavailableError):
+        with pytest.raises(UsersServiceUnavailableError) as raised:
             await users_client.current_user("tok")
+        assert str(raised.value) == "GET /api/v1/users/me: no answer within 0.2 s"
     finally:
         await users_client.aclose()
 
@@ -338,6 +363,7 @@ async def test_the_open_breaker_refuses_without_calling(
         await client.current_user("tok")
     assert route.call_count == calls
     assert raised.value.retry_after_seconds == 15
+    assert str(raised.value) == "circuit breaker open"
 
 
 async def test_the_open_breaker_s_last_second_is_a_retry_after_of_one(

@@ -25,6 +25,7 @@ from typing import Any
 
 from bench import report
 from bench.checks import hashing_bound, login_flood, memory_growth, worker_throughput
+from bench.mail_sink import mail_sink
 from bench.measure import postmaster_pid
 from bench.runner import Options, Runner, Target, flame_graphs, run_scenario
 from bench.scenarios import SCENARIOS, Data
@@ -191,10 +192,12 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     runner = Runner(wrk, workdir, options, postmaster_pid(server.data_dir), args.out, frozenset(args.profile))
     data = Data(size, [])
-    configurations = [
-        _configuration(args, workers, urls=urls, runner=runner, data=data, system_env=system_env)
-        for workers in args.workers
-    ]
+    with mail_sink() as smtp_settings:
+        system_env["users_env"].update(smtp_settings)
+        configurations = [
+            _configuration(args, workers, urls=urls, runner=runner, data=data, system_env=system_env)
+            for workers in args.workers
+        ]
     results = report.collect(args, size, configurations, time.monotonic() - started)
     report.write(results, args.out)
     if args.out.resolve() == RESULTS_DIR.resolve():

@@ -10,6 +10,7 @@ once instead of hanging it; one that must wait is shown waiting by the same time
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -32,59 +33,45 @@ NO_WAIT = "'5s'"
 MUST_WAIT = "'200ms'"
 
 
-async def in_transaction(engine: AsyncEngine, lock_timeout: str) -> AsyncSession:
-    session = AsyncSession(engine, expire_on_commit=False)
-    await session.begin()
-    await session.execute(text(f"SET LOCAL lock_timeout = {lock_timeout}"))
-    return session
+@asynccontextmanager
+async def in_transaction(engine: AsyncEngine, lock_timeout: str) -> AsyncIterator[AsyncSession]:
+    """A session in a transaction under ``lock_timeout``, rolled back and closed afterwards."""
+    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        await session.execute(text(f"SET LOCAL lock_timeout = {lock_timeout}"))
+        yield session
+        await session.rollback()
 
 
 @pytest.fixture
 async def login_holding_the_row(test_engine: AsyncEngine, live_user: User) -> AsyncIterator[AsyncSession]:
     """A session that has checked ``live_user``'s password, as a login does: the row held for share."""
-    session = await in_transaction(test_engine, NO_WAIT)
-    try:
+    async with in_transaction(test_engine, NO_WAIT) as session:
         assert await UserRepository(session).get_for_share(live_user.id) is not None
         yield session
-    finally:
-        await session.rollback()
-        await session.close()
 
 
 async def test_a_login_holding_the_row_lets_another_login_through(
     test_engine: AsyncEngine, live_user: User, login_holding_the_row: AsyncSession
 ) -> None:
-    other = await in_transaction(test_engine, NO_WAIT)
-    try:
+    async with in_transaction(test_engine, NO_WAIT) as other:
         assert await UserRepository(other).get_for_share(live_user.id) is not None
-    finally:
-        await other.rollback()
-        await other.close()
 
 
 async def test_a_login_holding_the_row_lets_an_ordinary_update_through(
     test_engine: AsyncEngine, live_user: User, login_holding_the_row: AsyncSession
 ) -> None:
     """Not a lock of the whole row: an update of a column no key uses (``is_verified``) goes on."""
-    other = await in_transaction(test_engine, NO_WAIT)
-    try:
+    async with in_transaction(test_engine, NO_WAIT) as other:
         result = await other.execute(update(User).where(User.id == live_user.id).values(is_verified=True))
         assert result.rowcount == 1  # type: ignore[attr-defined]  # CursorResult of an UPDATE
-    finally:
-        await other.rollback()
-        await other.close()
 
 
 async def test_a_login_holding_the_row_makes_a_password_change_wait(
     test_engine: AsyncEngine, live_user: User, login_holding_the_row: AsyncSession
 ) -> None:
-    other = await in_transaction(test_engine, MUST_WAIT)
-    try:
+    async with in_transaction(test_engine, MUST_WAIT) as other:
         with pytest.raises(DBAPIError, match="lock timeout"):
             await UserRepository(other).get_for_update(live_user.id)
-    finally:
-        await other.rollback()
-        await other.close()
 
 
 async def test_a_row_locked_for_update_is_read_as_committed_now(test_engine: AsyncEngine, live_user: User) -> None:

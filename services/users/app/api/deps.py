@@ -1,4 +1,4 @@
-"""Dependency aliases used by every router (``SessionDep``, ``CurrentUser``, services).
+"""Dependency aliases used by every router (``SessionDep``, ``SignedIn``, ``CurrentUser``, services).
 
 Every dependency is ``async def`` although none awaits much: FastAPI runs plain ``def``
 dependencies in a worker thread, which costs more than the work they do.
@@ -21,12 +21,14 @@ from app.exceptions import AuthenticationError, PermissionDeniedError
 from app.models.user import User
 from app.repositories.account_token_repository import AccountTokenRepository
 from app.repositories.post_repository import PostRepository
+from app.repositories.token_queries import SignedInUser, TokenQueries
 from app.repositories.token_repository import TokenRepository
 from app.repositories.user_repository import UserRepository
 from app.services.account_service import AccountService
 from app.services.account_tokens import EmailVerification
 from app.services.admin_service import AdminService
 from app.services.auth_service import AuthService
+from app.services.authenticator import Authenticator, user_to_change
 from app.services.limits import RateLimiter
 from app.services.password_reset_service import PasswordResetService
 from app.services.post_service import PostService
@@ -165,29 +167,39 @@ PasswordResetServiceDep = Annotated[PasswordResetService, Depends(get_password_r
 AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
 
 
-async def _authenticate(credentials: BearerDep, auth: AuthServiceDep) -> tuple[User, AccessTokenClaims] | None:
+async def get_authenticator(read_db: ReadDbDep, settings: SettingsDep) -> Authenticator:
+    return Authenticator(TokenQueries(read_db), settings)
+
+
+AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
+
+
+async def _authenticate(
+    credentials: BearerDep, authenticator: AuthenticatorDep
+) -> tuple[SignedInUser, AccessTokenClaims] | None:
     """None without credentials; the user and claims for a valid token; 401 for a bad one.
 
-    ``HTTPBearer`` already answers None for a header of any other scheme.
+    ``HTTPBearer`` already answers None for a header of any other scheme. The check runs on the
+    read side: a request that changes nothing opens no session and no transaction.
     """
     if credentials is None:
         return None
-    return await auth.user_for_access_token(credentials.credentials)
+    return await authenticator.authenticate(credentials.credentials)
 
 
-_Authenticated = Annotated[tuple[User, AccessTokenClaims] | None, Depends(_authenticate)]
+_Authenticated = Annotated[tuple[SignedInUser, AccessTokenClaims] | None, Depends(_authenticate)]
 
 
-async def _require(authenticated: _Authenticated) -> tuple[User, AccessTokenClaims]:
+async def _require(authenticated: _Authenticated) -> tuple[SignedInUser, AccessTokenClaims]:
     if authenticated is None:
         raise AuthenticationError
     return authenticated
 
 
-_Required = Annotated[tuple[User, AccessTokenClaims], Depends(_require)]
+_Required = Annotated[tuple[SignedInUser, AccessTokenClaims], Depends(_require)]
 
 
-async def _current_user(authenticated: _Required) -> User:
+async def _signed_in(authenticated: _Required) -> SignedInUser:
     return authenticated[0]
 
 
@@ -195,7 +207,11 @@ async def _current_claims(authenticated: _Required) -> AccessTokenClaims:
     return authenticated[1]
 
 
-async def require_superuser(authenticated: _Required) -> User:
+async def _current_user(authenticated: _Required, session: SessionDep) -> User:
+    return await user_to_change(UserRepository(session), authenticated[0])
+
+
+async def require_superuser(authenticated: _Required) -> SignedInUser:
     """The signed-in user if a superuser (401 without a valid token, 403 for anyone else)."""
     user = authenticated[0]
     if not user.is_superuser:
@@ -203,7 +219,7 @@ async def require_superuser(authenticated: _Required) -> User:
     return user
 
 
-async def _optional_user(authenticated: _Authenticated) -> User | None:
+async def _optional_user(authenticated: _Authenticated) -> SignedInUser | None:
     return authenticated[0] if authenticated is not None else None
 
 
@@ -211,10 +227,13 @@ async def _client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
+#: The caller, as the token check read them: for handlers that only need to know who asks.
+SignedIn = Annotated[SignedInUser, Depends(_signed_in)]
+#: The caller as an entity of the request's session: for handlers that change the account.
 CurrentUser = Annotated[User, Depends(_current_user)]
 CurrentClaims = Annotated[AccessTokenClaims, Depends(_current_claims)]
-OptionalUser = Annotated[User | None, Depends(_optional_user)]
-CurrentSuperuser = Annotated[User, Depends(require_superuser)]
+OptionalUser = Annotated[SignedInUser | None, Depends(_optional_user)]
+CurrentSuperuser = Annotated[SignedInUser, Depends(require_superuser)]
 ClientAddress = Annotated[str, Depends(_client_address)]
 
 #: ``openapi_extra`` of a route taking ``OptionalUser``: FastAPI documents every bearer token as

@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Body
 from pydantic import AfterValidator, Field
 
 from app import tasks
-from app.api.deps import CurrentUser
+from app.api.deps import SignedIn
 from app.api.errors import error_responses
 from app.schemas.auth import MessageResponse
 from app.schemas.common import RequestModel, TextValue
@@ -31,7 +31,7 @@ class NotificationRequest(RequestModel):
 
 @router.post("/send-notification", responses=error_responses(400, 401, 422))
 async def send_notification(
-    current_user: CurrentUser,
+    current_user: SignedIn,
     background_tasks: BackgroundTasks,
     notification: Annotated[NotificationRequest | None, Body()] = None,
 ) -> MessageResponse:

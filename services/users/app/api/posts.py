@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import OPTIONAL_BEARER_OPENAPI, CurrentUser, OptionalUser, PostServiceDep, ReadDbDep
+from app.api.deps import OPTIONAL_BEARER_OPENAPI, OptionalUser, PostServiceDep, ReadDbDep, SignedIn
 from app.api.errors import error_responses
 from app.repositories.post_queries import PostQueries
 from app.schemas.common import MAX_INT_ID, EntityId
@@ -17,7 +17,7 @@ Offset = Annotated[int, Query(ge=0, le=MAX_INT_ID)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 422))
-async def create_post(data: PostCreate, author: CurrentUser, posts: PostServiceDep) -> PostResponse:
+async def create_post(data: PostCreate, author: SignedIn, posts: PostServiceDep) -> PostResponse:
     return PostResponse.model_validate(await posts.create_post(author, data))
 
 
@@ -34,10 +34,10 @@ async def read_post(post_id: EntityId, viewer: OptionalUser, posts: PostServiceD
 
 
 @router.patch("/{post_id}", responses=error_responses(400, 401, 403, 404, 422))
-async def update_post(post_id: EntityId, data: PostUpdate, author: CurrentUser, posts: PostServiceDep) -> PostResponse:
+async def update_post(post_id: EntityId, data: PostUpdate, author: SignedIn, posts: PostServiceDep) -> PostResponse:
     return PostResponse.model_validate(await posts.update_post(author, post_id, data))
 
 
 @router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403, 404, 422))
-async def delete_post(post_id: EntityId, author: CurrentUser, posts: PostServiceDep) -> None:
+async def delete_post(post_id: EntityId, author: SignedIn, posts: PostServiceDep) -> None:
     await posts.delete_post(author, post_id)

@@ -5,6 +5,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from app.exceptions import InvalidTokenError
 from app.models.post import Post
 from app.models.user import User
 from app.repositories.base import SqlRepository
@@ -13,7 +14,10 @@ from app.repositories.base import SqlRepository
 class PostRepositoryPort(Protocol):
     """What the services need from post storage (the SQL adapter or an in-memory fake)."""
 
-    async def create(self, post: Post) -> Post: ...
+    async def create(self, post: Post) -> Post:
+        """Insert ``post``; an author gone since the token check raises ``InvalidTokenError``."""
+        ...
+
     async def get_by_id(self, post_id: int) -> Post | None: ...
     async def get_if_author_active(self, post_id: int) -> Post | None:
         """The post, unless its author's account is deactivated (or gone)."""
@@ -30,8 +34,10 @@ class PostRepositoryPort(Protocol):
 
 class PostRepository(SqlRepository):
     async def create(self, post: Post) -> Post:
+        """Insert ``post``. The one constraint an insert can break is the author's foreign key: the
+        account was deleted after the request's token check, so the request is not signed in."""
         self.session.add(post)
-        await self.session.flush()
+        await self._flush_or_raise(InvalidTokenError)
         return post
 
     async def get_by_id(self, post_id: int) -> Post | None:

@@ -4,11 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app.models.token import RefreshToken, RevokedAccessToken, TokenFamily
-from app.models.user import User
 from app.repositories.base import SqlRepository
 
 
@@ -32,9 +31,6 @@ class TokenRepositoryPort(SessionRevoker, Protocol):
     async def mark_used(self, token: RefreshToken, used_at: datetime) -> None: ...
     async def revoke_family(self, family_id: uuid.UUID, revoked_at: datetime) -> None: ...
     async def revoke_access_token(self, jti: uuid.UUID, expires_at: datetime) -> None: ...
-    async def get_user_for_access_token(self, user_id: int, jti: uuid.UUID, family_id: uuid.UUID | None) -> User | None:
-        """The active user behind a token, or None if the user is gone, inactive or the token revoked."""
-        ...
 
 
 class TokenRepository(SqlRepository):
@@ -83,29 +79,3 @@ class TokenRepository(SqlRepository):
     async def revoke_access_token(self, jti: uuid.UUID, expires_at: datetime) -> None:
         statement = insert(RevokedAccessToken).values(jti=jti, expires_at=expires_at).on_conflict_do_nothing()
         await self.session.execute(statement)
-
-    async def get_user_for_access_token(self, user_id: int, jti: uuid.UUID, family_id: uuid.UUID | None) -> User | None:
-        """The active user behind a token, or None if the user is gone, inactive or the token revoked.
-
-        One round trip: the user row and both revocation checks in a single SELECT. Every
-        authenticated request runs it, so the statement is built once (see below).
-        """
-        if family_id is None:
-            result = await self.session.scalars(_USER_FOR_TOKEN, {"user_id": user_id, "jti": jti})
-        else:
-            parameters = {"user_id": user_id, "jti": jti, "family_id": family_id}
-            result = await self.session.scalars(_USER_FOR_SESSION_TOKEN, parameters)
-        return result.first()
-
-
-# The access-token check, built once: building a SELECT with its EXISTS clauses took a fifth of
-# the CPU of an authenticated request (profile of GET /users/me, bench/results/). The values
-# are bound per call; SQLAlchemy's compiled cache then serves the SQL.
-_USER_FOR_TOKEN = select(User).where(
-    User.id == bindparam("user_id"),
-    User.is_active,
-    ~exists().where(RevokedAccessToken.jti == bindparam("jti")),
-)
-_USER_FOR_SESSION_TOKEN = _USER_FOR_TOKEN.where(
-    exists().where(TokenFamily.id == bindparam("family_id"), TokenFamily.revoked_at.is_(None)),
-)

@@ -11,6 +11,7 @@ from app.exceptions import CannotDeactivateSelfError, UserAlreadyExistsError, Us
 from app.models.user import User
 from app.repositories.token_repository import SessionRevoker
 from app.repositories.user_repository import UserRepositoryPort
+from app.services.authenticator import Actor
 from app.services.passwords import new_password_hash
 from app.services.user_service import NewUser
 
@@ -31,7 +32,7 @@ class AdminService:
     ) -> Sequence[User]:
         return await self._users.list_users(email_prefix=email_prefix, is_active=is_active, limit=limit, offset=offset)
 
-    async def set_active(self, admin: User, user_id: int, *, is_active: bool) -> User:
+    async def set_active(self, admin: Actor, user_id: int, *, is_active: bool) -> User:
         """Deactivate or reactivate an account. Deactivation ends every session at once (access
         tokens are refused from the next request; refresh token families are revoked, so a later
         reactivation does not bring them back)."""

@@ -1,4 +1,4 @@
-"""Login, refresh token rotation with reuse detection (RFC 9700), logout and token checks."""
+"""Login, refresh token rotation with reuse detection (RFC 9700) and logout."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from app.repositories.user_repository import UserRepositoryPort
 from app.services.limits import Limit, RateLimiter, enforce
 from app.services.user_service import UserService
 from app.unit_of_work import UnitOfWork
-from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
+from app.utils.jwt import AccessTokenClaims, create_access_token
 from app.utils.password import hash_password, in_hashing_thread, needs_rehash
 from app.utils.tokens import hash_refresh_token, new_refresh_token
 
@@ -127,13 +127,6 @@ class AuthService:
             found = await self._tokens.get_for_rotation(hash_refresh_token(refresh_token))
             if found is not None and found[1].user_id == claims.user_id:
                 await self._tokens.revoke_family(found[1].id, now)
-
-    async def user_for_access_token(self, token: str) -> tuple[User, AccessTokenClaims]:
-        claims = decode_access_token(token, settings=self._settings)
-        user = await self._tokens.get_user_for_access_token(claims.user_id, claims.jti, claims.session_id)
-        if user is None:
-            raise InvalidTokenError
-        return user, claims
 
     async def _issue(self, user_id: int, family_id: uuid.UUID, family_expires_at: datetime) -> TokenPair:
         refresh_token = new_refresh_token()

@@ -7,9 +7,9 @@ from typing import Protocol
 
 from app.exceptions import PermissionDeniedError, PostNotFoundError, UserNotFoundError
 from app.models.post import Post
-from app.models.user import User
 from app.repositories.post_repository import PostRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
+from app.services.authenticator import Actor
 
 
 class NewPost(Protocol):
@@ -37,11 +37,11 @@ class PostService:
         self._posts = posts
         self._users = users
 
-    async def create_post(self, author: User, data: NewPost) -> Post:
+    async def create_post(self, author: Actor, data: NewPost) -> Post:
         post = Post(title=data.title, content=data.content, published=data.published, user_id=author.id)
         return await self._posts.create(post)
 
-    async def get_visible_post(self, post_id: int, viewer: User | None) -> Post:
+    async def get_visible_post(self, post_id: int, viewer: Actor | None) -> Post:
         """A published post, or a draft its author asks for; anything else, and any post of a
         deactivated author, is "not found"."""
         post = await self._posts.get_if_author_active(post_id)
@@ -49,7 +49,7 @@ class PostService:
             raise PostNotFoundError
         return post
 
-    async def update_post(self, author: User, post_id: int, changes: PostChanges) -> Post:
+    async def update_post(self, author: Actor, post_id: int, changes: PostChanges) -> Post:
         post = await self._owned_post(author, post_id)
         if changes.title is not None:
             post.title = changes.title
@@ -59,10 +59,10 @@ class PostService:
             post.published = changes.published
         return await self._posts.update(post)
 
-    async def delete_post(self, author: User, post_id: int) -> None:
+    async def delete_post(self, author: Actor, post_id: int) -> None:
         await self._posts.delete(await self._owned_post(author, post_id))
 
-    async def list_user_posts(self, user_id: int, viewer: User | None, *, limit: int, offset: int) -> Sequence[Post]:
+    async def list_user_posts(self, user_id: int, viewer: Actor | None, *, limit: int, offset: int) -> Sequence[Post]:
         """A user's published posts; the user themself also sees their drafts. A deactivated
         account is "not found", as its profile is."""
         owner = await self._users.get_by_id(user_id)
@@ -71,7 +71,7 @@ class PostService:
         include_drafts = viewer is not None and viewer.id == user_id
         return await self._posts.list_by_user(user_id, include_drafts=include_drafts, limit=limit, offset=offset)
 
-    async def _owned_post(self, author: User, post_id: int) -> Post:
+    async def _owned_post(self, author: Actor, post_id: int) -> Post:
         """The post to change, locked until the request ends, so a concurrent change or delete
         waits for this one (and the loser finds the post changed, or gone: 404)."""
         post = await self._posts.get_for_update(post_id)

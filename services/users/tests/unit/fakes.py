@@ -17,6 +17,7 @@ from app.models.token import RefreshToken, TokenFamily
 from app.models.user import User
 from app.repositories.account_token_repository import AccountTokenRepositoryPort
 from app.repositories.post_repository import PostRepositoryPort
+from app.repositories.token_queries import SignedInUser, SignedInUsers
 from app.repositories.token_repository import TokenRepositoryPort
 from app.repositories.user_repository import UserRepositoryPort
 from app.services.notifier import Notifier
@@ -145,7 +146,8 @@ class FakePostRepository:
 class FakeTokenRepository:
     """Token families, refresh tokens (by digest) and revoked access tokens in dicts.
 
-    ``get_user_for_access_token`` asks ``users``, as the SQL adapter joins the users table.
+    It is also the access-token check (``SignedInUsers``): ``signed_in_user`` asks ``users``, as
+    the read side's SELECT joins the users table.
     """
 
     def __init__(self, users: FakeUserRepository) -> None:
@@ -190,15 +192,15 @@ class FakeTokenRepository:
     async def revoke_access_token(self, jti: uuid.UUID, expires_at: datetime) -> None:
         self.revoked_jtis.setdefault(jti, expires_at)
 
-    async def get_user_for_access_token(self, user_id: int, jti: uuid.UUID, family_id: uuid.UUID | None) -> User | None:
+    async def signed_in_user(self, user_id: int, jti: uuid.UUID, family_id: uuid.UUID | None) -> SignedInUser | None:
         user = await self._users.get_by_id(user_id)
         if user is None or not user.is_active or jti in self.revoked_jtis:
             return None
         if family_id is not None:
             family = self.families.get(family_id)
-            if family is None or family.revoked_at is not None:
+            if family is None or family.user_id != user_id or family.revoked_at is not None:
                 return None
-        return user
+        return SignedInUser(*(getattr(user, column) for column in SignedInUser._fields))
 
     def live_families(self, user_id: int) -> set[uuid.UUID]:
         return {f.id for f in self.families.values() if f.user_id == user_id and f.revoked_at is None}
@@ -270,6 +272,6 @@ def _conforms(
 
 
 def _conforms_too(
-    account_tokens: FakeAccountTokenRepository, notifier: FakeNotifier
-) -> tuple[AccountTokenRepositoryPort, Notifier]:
-    return account_tokens, notifier
+    account_tokens: FakeAccountTokenRepository, notifier: FakeNotifier, tokens: FakeTokenRepository
+) -> tuple[AccountTokenRepositoryPort, Notifier, SignedInUsers]:
+    return account_tokens, notifier, tokens

@@ -26,7 +26,7 @@ from app.repositories.user_repository import UserRepositoryPort
 from app.services.auth_service import AuthService, LoginAttemptLimiter
 from app.services.limits import Limit, RateLimiter
 from app.unit_of_work import UnitOfWork
-from app.utils.jwt import AccessTokenClaims, create_access_token, decode_access_token
+from app.utils.jwt import AccessTokenClaims, decode_access_token
 from app.utils.tokens import hash_refresh_token
 
 SETTINGS = Settings(
@@ -562,27 +562,3 @@ class TestLogoutAndTokenChecks:
         await service.logout(claims, "presented")
 
         tokens.revoke_family.assert_not_awaited()
-
-    async def test_token_of_a_missing_or_revoked_user_is_refused(self, service: AuthService, tokens: AsyncMock) -> None:
-        tokens.get_user_for_access_token.return_value = None
-        token = create_access_token({"sub": "7"}, settings=SETTINGS)
-
-        with pytest.raises(InvalidTokenError):
-            await service.user_for_access_token(token)
-
-    async def test_valid_token_yields_its_user_and_claims(self, service: AuthService, tokens: AsyncMock) -> None:
-        user = User(id=7, email=EMAIL, username="alice", hashed_password="h", is_active=True)
-        tokens.get_user_for_access_token.return_value = user
-        session_id = uuid.uuid4()
-        token = create_access_token({"sub": "7", "sid": session_id}, settings=SETTINGS)
-
-        found, claims = await service.user_for_access_token(token)
-
-        assert found is user
-        tokens.get_user_for_access_token.assert_awaited_once_with(7, claims.jti, session_id)
-
-    async def test_bad_token_never_reaches_the_repository(self, service: AuthService, tokens: AsyncMock) -> None:
-        with pytest.raises(InvalidTokenError):
-            await service.user_for_access_token("garbage")
-
-        tokens.get_user_for_access_token.assert_not_awaited()

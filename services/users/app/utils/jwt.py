@@ -72,10 +72,8 @@ def decode_access_token(token: str, *, settings: Settings | None = None) -> Acce
     """Validate signature, algorithm, type, issuer, audience and lifetime, or raise."""
     settings = settings or get_settings()
     try:
-        header = jwt.get_unverified_header(token)
-        if header.get("typ") != ACCESS_TOKEN_HEADER_TYPE:
-            raise InvalidTokenError
-        claims = jwt.decode(
+        # One parse of the token (every authenticated request runs this): the header comes with it.
+        decoded = jwt.decode_complete(
             token,
             settings.secret_key.get_secret_value(),
             algorithms=[ALGORITHM],
@@ -83,7 +81,8 @@ def decode_access_token(token: str, *, settings: Settings | None = None) -> Acce
             issuer=settings.jwt_issuer,
             options={"require": _REQUIRED_CLAIMS},
         )
-        if claims["type"] != ACCESS_TOKEN_TYPE:
+        claims = decoded["payload"]
+        if decoded["header"].get("typ") != ACCESS_TOKEN_HEADER_TYPE or claims["type"] != ACCESS_TOKEN_TYPE:
             raise InvalidTokenError
         session_id = claims.get("sid")
         return AccessTokenClaims(

@@ -25,13 +25,13 @@ from typing import Any
 
 from bench import report
 from bench.checks import hashing_bound, login_flood, memory_growth, worker_throughput
-from bench.mail_sink import mail_sink
 from bench.measure import postmaster_pid
 from bench.runner import Options, Runner, Target, flame_graphs, run_scenario
 from bench.scenarios import SCENARIOS, Data
 from bench.seed import SeedSize, log_in, seed_orders, seed_users
 from bench.wrk import ensure_wrk
 from devtools import embedded_pg
+from devtools.mail import local_mail_server
 from devtools.net import free_port
 from devtools.system import REPO_ROOT, ServiceProcess, System, create_databases
 
@@ -192,7 +192,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     runner = Runner(wrk, workdir, options, postmaster_pid(server.data_dir), args.out, frozenset(args.profile))
     data = Data(size, [])
-    with mail_sink() as smtp_settings:
+    with local_mail_server() as smtp_settings:
         system_env["users_env"].update(smtp_settings)
         configurations = [
             _configuration(args, workers, urls=urls, runner=runner, data=data, system_env=system_env)

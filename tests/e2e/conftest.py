@@ -14,11 +14,14 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from devtools import embedded_pg
+from devtools.mail import local_mail_server
 from devtools.net import free_port
 from devtools.system import System, create_databases, drop_databases
 from tests.e2e.flows import Clients
@@ -63,9 +66,32 @@ def system_on(
             drop_databases(admin_url, names)
 
 
+@dataclass
+class MailServer:
+    """A real SMTP server on this machine and every message it took, in order of arrival."""
+
+    settings: dict[str, str]
+    received: list[EmailMessage]
+
+
 @pytest.fixture(scope="session")
-def running_system(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    with system_on(admin_url, tmp_path_factory.mktemp("logs")) as system:
+def mail_server() -> Iterator[MailServer]:
+    received: list[EmailMessage] = []
+    with local_mail_server(received.append) as settings:
+        yield MailServer(settings, received)
+
+
+@pytest.fixture
+def mailbox(mail_server: MailServer) -> list[EmailMessage]:
+    """Every email the running system sent (tests find theirs by address: they run in any order)."""
+    return mail_server.received
+
+
+@pytest.fixture(scope="session")
+def running_system(
+    admin_url: str, tmp_path_factory: pytest.TempPathFactory, mail_server: MailServer
+) -> Iterator[System]:
+    with system_on(admin_url, tmp_path_factory.mktemp("logs"), mail_server.settings) as system:
         yield system
 
 

@@ -38,11 +38,7 @@ class Settings(ServiceSettings):
     users_breaker_ttl_seconds: float = Field(default=5.0, gt=0)
     #: Larger answers of the users service are refused, not parsed.
     users_max_response_bytes: int = Field(default=64 * 1024, ge=1024)
-    #: Connections to the users service, kept alive between calls. Ten carry what one process
-    #: sends (Little's law: ~500 calls/s x a few ms each is a handful at once). More cost every
-    #: call: httpcore's pool checks each connection on each request (make bench: GET /orders/{id}
-    #: spent 6.3 ms of CPU per request with 100, 3.0 ms with 8).
-    users_max_connections: int = Field(default=10, ge=1)
+    users_max_connections: int = Field(default=100, ge=1)
 
     #: A job whose worker stopped sending heartbeats for this long is taken up by another.
     worker_heartbeat_timeout_seconds: float = Field(default=10.0, gt=0)

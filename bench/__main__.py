@@ -131,7 +131,7 @@ def _configuration(
             )
         if args.only is None or "flood" in args.only:
             print(f"[{workers} worker(s)] GET /users/{{id}} during a login flood", flush=True)  # noqa: T201 - progress
-            result["flood"] = login_flood(runner, data, users)
+            result["flood"] = _flood(runner, data, users, workers)
         if workers == 1 and (args.only is None or "memory" in args.only):
             print("[1 worker] memory after 10k and 100k requests", flush=True)  # noqa: T201 - progress
             first, total = args.memory_requests
@@ -151,6 +151,15 @@ def _configuration(
     finally:
         baseline.stop()
         system.stop()
+    return result
+
+
+def _flood(runner: Runner, data: Data, users: Target, workers: int) -> dict[str, Any]:
+    result = login_flood(runner, data, users)
+    if "flood" in runner.profile:  # one more flood, recorded; not the measured one
+        with flame_graphs(runner, users.processes, f"profile-flood-{workers}w") as files:
+            login_flood(runner, data, users)
+        result["profiles"] = files
     return result
 
 

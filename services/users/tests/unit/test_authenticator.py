@@ -17,6 +17,8 @@ from app.services.authenticator import Authenticator, user_to_change
 from app.utils.jwt import create_access_token
 from tests.unit.fakes import FakeTokenRepository, FakeUserRepository
 
+pytestmark = pytest.mark.unit
+
 SETTINGS = Settings(environment="test", secret_key=SecretStr("unit-test-authenticator-key-0123456789abcdef"))
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import bindparam, select
 
 from app.models.user import User
 from app.repositories.token_queries import _compiled
+
+pytestmark = pytest.mark.unit
 
 
 def test_a_statement_compiles_to_asyncpg_sql_with_its_parameter_names_in_order() -> None:

@@ -51,9 +51,9 @@ def printer(out: TextIO = sys.stdout) -> MessageHandler:
 
 
 @contextmanager
-def local_mail_server(on_message: MessageHandler = discard, port: int | None = None) -> Iterator[dict[str, str]]:
+def local_mail_server(on_message: MessageHandler = discard) -> Iterator[dict[str, str]]:
     """Run the server while the block runs; yield the users service's settings that point at it."""
-    port = port if port is not None else free_port()
+    port = free_port()
     controller = Controller(_Accept(on_message), hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import DateTime, func, text
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -109,6 +110,27 @@ async def transaction_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncI
             raise
         if session.in_transaction():
             await session.commit()
+
+
+class DriverStatement(NamedTuple):
+    """SQL compiled for the driver (asyncpg) and the names of its positional parameters, in order."""
+
+    sql: str
+    parameter_names: tuple[str, ...]
+
+    def arguments(self, values: dict[str, Any]) -> list[Any]:
+        """``values`` (by bound parameter name) in the order the SQL numbers them."""
+        return [values[name] for name in self.parameter_names]
+
+
+def driver_statement(statement: Any) -> DriverStatement:
+    """Compile a SQLAlchemy statement once, for :meth:`ReadDatabase.driver_connection`.
+
+    Compiled from the models, so the SQL cannot drift from the schema; run straight on the
+    driver, it skips SQLAlchemy's execution layer, which costs more than a short read itself.
+    """
+    compiled = statement.compile(dialect=postgresql_asyncpg.dialect())  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
+    return DriverStatement(str(compiled), tuple(compiled.positiontup))
 
 
 class ReadDatabase:

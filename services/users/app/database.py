@@ -18,6 +18,7 @@ from servicekit.database import (
     async_url,
     create_engine,
     create_session_factory,
+    driver_statement,
     transaction_scope,
 )
 from servicekit.dependencies import get_db, get_read_db
@@ -30,6 +31,7 @@ __all__ = [
     "async_url",
     "create_engine",
     "create_session_factory",
+    "driver_statement",
     "get_db",
     "get_read_db",
     "transaction_scope",

@@ -51,19 +51,19 @@ async def read_me(me: SignedIn) -> SignedInUser:
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(400, 401, 403, 422, 429))
-async def delete_me(body: AccountDeletion, current_user: CurrentUser, accounts: AccountServiceDep) -> None:
+async def delete_me(body: AccountDeletion, me: SignedIn, accounts: AccountServiceDep) -> None:
     """Delete the caller's account for good (hard delete: its posts, sessions and tokens go too);
     the current password is checked and throttled like a login."""
-    await accounts.delete_account(current_user, body.current_password)
+    await accounts.delete_account(me, body.current_password)
 
 
 @router.post("/me/password", responses=error_responses(400, 401, 403, 422, 429))
 async def change_password(
-    body: PasswordChange, current_user: CurrentUser, claims: CurrentClaims, accounts: AccountServiceDep
+    body: PasswordChange, me: SignedIn, claims: CurrentClaims, accounts: AccountServiceDep
 ) -> MessageResponse:
     """Change the caller's password (the current one is checked and throttled like a login); every
     other session of the account ends, the caller's stays."""
-    await accounts.change_password(current_user, body.current_password, body.new_password, claims.session_id)
+    await accounts.change_password(me, body.current_password, body.new_password, claims.session_id)
     return MessageResponse(detail="Password changed")
 
 

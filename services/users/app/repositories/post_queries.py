@@ -6,9 +6,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 
-from app.database import ReadDatabase
+from app.database import ReadDatabase, driver_statement
 from app.models.post import Post
 from app.models.user import User
 
@@ -27,14 +26,13 @@ class PostRow(NamedTuple):
 #: driver: through the ORM session, building and loading 20 entities took most of the request's
 #: CPU (profile of GET /posts, bench/results/). A deactivated author's posts are left out, as
 #: their profile is 404.
-_PUBLISHED_PAGE_SQL = str(
+_PUBLISHED_PAGE_SQL = driver_statement(
     select(Post.id, Post.title, Post.content, Post.user_id, Post.published, Post.created_at, Post.updated_at)
     .join(User, User.id == Post.user_id)
     .where(Post.published, User.is_active)
     .order_by(Post.id.desc())
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
-    .compile(dialect=postgresql_asyncpg.dialect())  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
 )
 
 
@@ -47,5 +45,7 @@ class PostQueries:
     async def published_page(self, *, limit: int, offset: int) -> list[PostRow]:
         """Up to ``limit`` published posts of active authors from ``offset``, newest first."""
         async with self._read_db.driver_connection() as driver:
-            records = await driver.fetch(_PUBLISHED_PAGE_SQL, limit, offset)
+            records = await driver.fetch(
+                _PUBLISHED_PAGE_SQL.sql, *_PUBLISHED_PAGE_SQL.arguments({"limit": limit, "offset": offset})
+            )
         return [PostRow(*record) for record in records]

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import bindparam, exists, select
-from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 
-from app.database import ReadDatabase
+from app.database import ReadDatabase, driver_statement
 from app.models.token import RevokedAccessToken, TokenFamily
 from app.models.user import User
 
@@ -42,29 +41,14 @@ class SignedInUsers(Protocol):
         ...
 
 
-class _Statement(NamedTuple):
-    """SQL compiled for the driver and the names of its positional parameters, in order."""
-
-    sql: str
-    parameter_names: tuple[str, ...]
-
-    def arguments(self, values: dict[str, Any]) -> list[Any]:
-        return [values[name] for name in self.parameter_names]
-
-
-def _compiled(statement: Any) -> _Statement:
-    compiled = statement.compile(dialect=postgresql_asyncpg.dialect())  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
-    return _Statement(str(compiled), tuple(compiled.positiontup))
-
-
 _USER_FOR_TOKEN = select(*(getattr(User, column) for column in SignedInUser._fields)).where(
     User.id == bindparam("user_id"),
     User.is_active,
     ~exists().where(RevokedAccessToken.jti == bindparam("jti")),
 )
 #: Compiled once from the models (so they cannot drift from the schema); the values are bound per call.
-_TOKEN_SQL = _compiled(_USER_FOR_TOKEN)
-_SESSION_TOKEN_SQL = _compiled(
+_TOKEN_SQL = driver_statement(_USER_FOR_TOKEN)
+_SESSION_TOKEN_SQL = driver_statement(
     _USER_FOR_TOKEN.where(
         exists().where(
             TokenFamily.id == bindparam("family_id"),

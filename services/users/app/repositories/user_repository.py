@@ -5,9 +5,8 @@ from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from sqlalchemy import bindparam, exists, func, select
-from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 
-from app.database import ReadDatabase
+from app.database import ReadDatabase, driver_statement
 from app.exceptions import UserAlreadyExistsError, UserNotFoundError
 from app.models.user import User
 from app.repositories.base import SqlRepository
@@ -20,12 +19,10 @@ class PublicProfileRow(NamedTuple):
     created_at: datetime
 
 
-#: The hot read's SQL, compiled once from the model (so it cannot drift from the schema) and run
-#: straight on the driver: SQLAlchemy's execution layer would double the CPU cost of this read.
-_PUBLIC_PROFILE_SQL = str(
-    select(User.id, User.email, User.username, User.created_at)
-    .where(User.id == bindparam("user_id"), User.is_active)
-    .compile(dialect=postgresql_asyncpg.dialect())  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
+#: The hot read's SQL, compiled once from the model and run straight on the driver:
+#: SQLAlchemy's execution layer would double the CPU cost of this read.
+_PUBLIC_PROFILE_SQL = driver_statement(
+    select(User.id, User.email, User.username, User.created_at).where(User.id == bindparam("user_id"), User.is_active)
 )
 
 
@@ -130,7 +127,9 @@ class UserQueries:
     async def get_public_profile(self, user_id: int) -> PublicProfile | None:
         """The hot read path: one SELECT of four columns, no entity, no session."""
         async with self._read_db.driver_connection() as driver:
-            record = await driver.fetchrow(_PUBLIC_PROFILE_SQL, user_id)
+            record = await driver.fetchrow(
+                _PUBLIC_PROFILE_SQL.sql, *_PUBLIC_PROFILE_SQL.arguments({"user_id": user_id})
+            )
         return PublicProfileRow(*record) if record is not None else None
 
     async def require_public_profile(self, user_id: int) -> PublicProfile:

@@ -13,6 +13,7 @@ from app.repositories.account_token_repository import AccountTokenRepositoryPort
 from app.repositories.token_repository import SessionRevoker
 from app.repositories.user_repository import UserRepositoryPort
 from app.services.account_tokens import AccountTokens, EmailVerification, sent_to
+from app.services.authenticator import Actor
 from app.services.limits import Limit, RateLimiter, enforce
 from app.services.notifier import Notifier
 from app.services.passwords import (
@@ -73,7 +74,7 @@ class AccountService:
         await self._verification.send(user)
 
     async def change_password(
-        self, actor: User, current_password: str, new_password: str, current_session: uuid.UUID | None
+        self, actor: Actor, current_password: str, new_password: str, current_session: uuid.UUID | None
     ) -> None:
         """Set a new password, given the current one (a wrong one counts as a failed login).
 
@@ -90,7 +91,7 @@ class AccountService:
         await self._sessions.revoke_other_families(user.id, current_session, datetime.now(UTC))
         self._notifier.password_changed(user)
 
-    async def delete_account(self, actor: User, current_password: str) -> None:
+    async def delete_account(self, actor: Actor, current_password: str) -> None:
         """Delete the account for good, given its password (a wrong one counts as a failed login).
 
         A hard delete: the row goes, and the database takes the account's posts, sessions and
@@ -101,9 +102,10 @@ class AccountService:
         await check_current_password(self._password_attempts, user, current_password)
         await self._users.delete(user)
 
-    async def _locked(self, actor: User) -> User:
-        """The signed-in user's row, locked and as committed now (gone: no longer signed in)."""
+    async def _locked(self, actor: Actor) -> User:
+        """The signed-in user's row, locked and as committed now (gone or deactivated since the
+        token was checked: no longer signed in)."""
         user = await self._users.get_for_update(actor.id)
-        if user is None:
+        if user is None or not user.is_active:
             raise AuthenticationError
         return user

@@ -35,11 +35,10 @@ MUST_WAIT = "'200ms'"
 
 @asynccontextmanager
 async def in_transaction(engine: AsyncEngine, lock_timeout: str) -> AsyncIterator[AsyncSession]:
-    """A session in a transaction under ``lock_timeout``, rolled back and closed afterwards."""
-    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+    """A session in a transaction under ``lock_timeout``; closing the session rolls it back."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
         await session.execute(text(f"SET LOCAL lock_timeout = {lock_timeout}"))
         yield session
-        await session.rollback()
 
 
 @pytest.fixture

@@ -418,6 +418,14 @@ class TestChangePassword:
         with pytest.raises(AuthenticationError):
             await service.change_password(alice, "the current one", NEW, None)
 
+    async def test_an_account_deactivated_meanwhile_is_no_longer_signed_in(
+        self, service: AccountService, alice: User, current_password_ok: MagicMock
+    ) -> None:
+        alice.is_active = False
+
+        with pytest.raises(AuthenticationError):
+            await service.change_password(alice, "the current one", NEW, None)
+
 
 @pytest.mark.unit
 class TestDeleteAccount:
